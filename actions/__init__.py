@@ -1,0 +1,5 @@
+"""Rasa custom actions (rasa-sdk), served by the action server. Thin adapters over outreach/."""
+
+from actions.fallback import ActionFallbackLadder
+
+__all__ = ["ActionFallbackLadder"]

@@ -1,0 +1,84 @@
+"""Benchmark: N simulated residents chatting at once through the Bot API emulator with the whole
+service running (`outreach run`, sandbox mode). Reports p50/p95 from the user's message to the bot's
+reply, after a warm-up. Target: p95 < 150 ms with 20 concurrent residents.
+
+    .venv/bin/python -m bench.turn_latency [--residents 20] [--turns 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from sandbox.client import EmulatorClient
+from sandbox.launch import launch_outreach
+
+MESSAGES = [
+    "bonjour", "merci beaucoup", "c quoi ce service", "slt", "je comprends pas comment ça marche",
+    "bonne journée", "ok", "non merci", "hello", "vous pouvez m'aider ?",
+]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+async def resident(telegram: EmulatorClient, user_id: int, turns: int, warmup: int) -> list[float]:
+    user = await telegram.user(user_id, f"Habitant{user_id}")
+    await user.send("/start")
+    question = await user.wait_for(lambda m: "J'accepte" in " ".join(m.buttons))
+    await user.press("✅ J'accepte", message=question)
+    await user.wait_for(lambda m: not m.edited and m.message_id != question.message_id)
+    latencies = []
+    for turn in range(warmup + turns):
+        text = MESSAGES[(user_id + turn) % len(MESSAGES)]
+        started = time.perf_counter()
+        await user.send(text)
+        await user.wait_for(lambda m: not m.edited, timeout=30)
+        elapsed = (time.perf_counter() - started) * 1000
+        if turn >= warmup:
+            latencies.append(elapsed)
+    return latencies
+
+
+async def main(residents: int, turns: int, warmup: int) -> dict[str, object]:
+    with tempfile.TemporaryDirectory() as workdir, launch_outreach(Path(workdir)) as service:
+        assert service.sandbox_url
+        async with EmulatorClient(service.sandbox_url) as telegram:
+            started = time.perf_counter()
+            results = await asyncio.gather(*(resident(telegram, 5000 + i, turns, warmup) for i in range(residents)))
+            wall = time.perf_counter() - started
+    latencies = [value for batch in results for value in batch]
+    return {
+        "benchmark": "turn_latency",
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}",
+        "residents": residents,
+        "turns_measured": len(latencies),
+        "p50_ms": round(percentile(latencies, 50), 1),
+        "p95_ms": round(percentile(latencies, 95), 1),
+        "max_ms": round(max(latencies), 1),
+        "mean_ms": round(statistics.mean(latencies), 1),
+        "wall_s": round(wall, 1),
+        "target": "p95 < 150 ms",
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--residents", type=int, default=20)
+    parser.add_argument("--turns", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=2)
+    args = parser.parse_args()
+    report = asyncio.run(main(args.residents, args.turns, args.warmup))
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+    out = Path(__file__).parent / "results"
+    out.mkdir(exist_ok=True)
+    (out / "turn_latency.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")

@@ -1,0 +1,1 @@
+"""Telegram channel: PTB Application, handlers, rendering of replies."""

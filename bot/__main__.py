@@ -1,0 +1,57 @@
+"""The outreach service process: PTB Application + APScheduler in one asyncio loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.app import Services, running
+from db.engine import make_engine
+from outreach.clock import SystemClock
+from outreach.config import Settings
+from outreach.logs import setup_logging
+from outreach.rasa import RasaClient
+from outreach.services import housekeeping
+
+log = logging.getLogger("outreach.service")
+
+
+async def serve(settings: Settings) -> None:
+    engine = make_engine(settings.database_url)
+    clock = SystemClock()
+    services = Services(settings=settings, engine=engine, clock=clock, rasa=RasaClient(settings.effective_rasa_url))
+    scheduler = AsyncIOScheduler(timezone=settings.tz)
+    scheduler.add_job(
+        housekeeping.run_daily,
+        "cron",
+        hour=3,
+        minute=30,
+        args=[services.uow, clock],
+        id="housekeeping",
+        replace_existing=True,
+        misfire_grace_time=3600,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with running(services):
+        scheduler.start()
+        log.info("service ready (%s mode)", "webhook" if settings.webhook_url else "polling")
+        await stop.wait()
+        scheduler.shutdown(wait=False)
+    await services.rasa.aclose()
+    engine.dispose()
+
+
+def main() -> None:
+    settings = Settings()
+    setup_logging(settings.log_level)
+    asyncio.run(serve(settings))
+
+
+if __name__ == "__main__":
+    main()

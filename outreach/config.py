@@ -1,0 +1,100 @@
+"""Settings read once from the environment (see the configuration table in the README)."""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from outreach import PROJECT_ROOT
+
+TOKEN_PATTERN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{1,100}$")
+DEFAULT_API_BASE = "https://api.telegram.org/bot"
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name, name.lower())
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
+
+    telegram_bot_token: SecretStr | None = Field(default=None, validation_alias=_env("TELEGRAM_BOT_TOKEN"))
+    telegram_api_base_url: str = Field(default=DEFAULT_API_BASE, validation_alias=_env("TELEGRAM_API_BASE_URL"))
+    database_url: str = Field(
+        default=f"sqlite:///{PROJECT_ROOT / 'var' / 'outreach.db'}", validation_alias=_env("DATABASE_URL")
+    )
+    timezone: str = Field(default="Europe/Paris", validation_alias=_env("OUTREACH_TIMEZONE"))
+    quiet_hours: str = Field(default="20:00-09:00", validation_alias=_env("OUTREACH_QUIET_HOURS"))
+    host: str = Field(default="127.0.0.1", validation_alias=_env("OUTREACH_HOST"))
+    rasa_port: int = Field(default=5005, validation_alias=_env("OUTREACH_RASA_PORT"))
+    actions_port: int = Field(default=5055, validation_alias=_env("OUTREACH_ACTIONS_PORT"))
+    sandbox_port: int = Field(default=8081, validation_alias=_env("OUTREACH_SANDBOX_PORT"))
+    rasa_url: str | None = Field(default=None, validation_alias=_env("OUTREACH_RASA_URL"))
+    webhook_url: str | None = Field(default=None, validation_alias=_env("OUTREACH_WEBHOOK_URL"))
+    webhook_port: int = Field(default=8443, validation_alias=_env("OUTREACH_WEBHOOK_PORT"))
+    log_level: str = Field(default="INFO", validation_alias=_env("OUTREACH_LOG_LEVEL"))
+
+    @field_validator("telegram_bot_token", mode="before")
+    @classmethod
+    def _token_shape(cls, value: object) -> object:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if value in (None, ""):
+            return None
+        if not TOKEN_PATTERN.match(str(value)):
+            raise ValueError(
+                "TELEGRAM_BOT_TOKEN does not look like a bot token (digits:letters, as given by @BotFather)"
+            )
+        return value
+
+    @field_validator("telegram_api_base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("TELEGRAM_API_BASE_URL must start with http:// or https://")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (example: Europe/Paris)") from exc
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str) -> str:
+        if value.strip().lower() == "none":
+            return "none"
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", value.strip()):
+            raise ValueError("OUTREACH_QUIET_HOURS must look like 20:00-09:00, or be 'none'")
+        return value.strip()
+
+    @property
+    def sandbox(self) -> bool:
+        """No token: run against the local Bot API emulator."""
+        return self.telegram_bot_token is None
+
+    @property
+    def telegram_file_base_url(self) -> str:
+        base = self.telegram_api_base_url
+        return base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base.rstrip("/") + "/file/bot"
+
+    @property
+    def effective_rasa_url(self) -> str:
+        return self.rasa_url or f"http://{self.host}:{self.rasa_port}"
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def sqlite_path(self) -> Path | None:
+        prefix = "sqlite:///"
+        return Path(self.database_url[len(prefix) :]) if self.database_url.startswith(prefix) else None

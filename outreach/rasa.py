@@ -1,0 +1,70 @@
+"""Client of the Rasa server (REST channel and HTTP API)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+
+from outreach.replies import Button, Reply
+
+log = logging.getLogger(__name__)
+
+
+class RasaUnavailable(Exception):
+    """Rasa did not answer (down, restarting, or returned an error)."""
+
+
+def reply_from_rasa(message: dict[str, Any]) -> Reply:
+    buttons = tuple(
+        Button(title=str(b.get("title", ""))[:64], payload=str(b.get("payload", "")))
+        for b in message.get("buttons") or []
+        if b.get("title") and b.get("payload")
+    )
+    custom = message.get("custom") if isinstance(message.get("custom"), dict) else {}
+    text = str(message.get("text") or "")
+    if not text and buttons:
+        text = "Choisissez :"
+    return Reply(text=text, buttons=buttons, custom=custom or {})
+
+
+class RasaClient:
+    """Talks to Rasa's REST channel with an opaque sender id (never a Telegram id)."""
+
+    def __init__(self, base_url: str, *, timeout: float = 15.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout)
+
+    async def send(self, sender: str, text: str, metadata: dict[str, Any] | None = None) -> list[Reply]:
+        try:
+            response = await self._http.post(
+                "/webhooks/rest/webhook", json={"sender": sender, "message": text, "metadata": metadata or {}}
+            )
+        except httpx.HTTPError as exc:
+            raise RasaUnavailable(type(exc).__name__) from exc
+        if response.status_code != 200:
+            raise RasaUnavailable(f"HTTP {response.status_code}")
+        try:
+            messages = response.json()
+        except ValueError as exc:
+            raise RasaUnavailable("invalid JSON") from exc
+        replies = [reply_from_rasa(m) for m in messages if isinstance(m, dict)]
+        return [r for r in replies if r.text or r.custom]
+
+    async def forget(self, sender: str) -> None:
+        """Erase the conversation Rasa holds for this sender (best effort)."""
+        try:
+            await self._http.put(f"/conversations/{sender}/tracker/events", json=[])
+        except httpx.HTTPError:
+            log.warning("could not reset a Rasa tracker (Rasa unreachable)")
+
+    async def healthy(self) -> bool:
+        try:
+            response = await self._http.get("/status", timeout=2.0)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
+
+    async def aclose(self) -> None:
+        await self._http.aclose()

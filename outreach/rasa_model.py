@@ -1,0 +1,132 @@
+"""The trained Rasa model: where it is, whether it is current, how to (re)train it."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from outreach import PROJECT_ROOT
+
+log = logging.getLogger(__name__)
+
+NLU_DIR = PROJECT_ROOT / "nlu"
+STORIES_DIR = PROJECT_ROOT / "stories"
+MODELS_DIR = PROJECT_ROOT / "models"
+MODEL_NAME = "outreach"
+RASA_VENV = PROJECT_ROOT / ".venv-rasa"
+NOT_TRAINING_INPUTS = {"endpoints.yml", "credentials.yml"}
+
+
+def rasa_executable() -> Path:
+    return RASA_VENV / "bin" / "rasa"
+
+
+def rasa_env() -> dict[str, str]:
+    """Environment for Rasa processes: no telemetry, quiet TensorFlow, deterministic hashing."""
+    env = dict(os.environ)
+    env.update(
+        RASA_TELEMETRY_ENABLED="false",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        PYTHONHASHSEED="0",
+        TF_DETERMINISTIC_OPS="1",
+        SQLALCHEMY_SILENCE_UBER_WARNING="1",
+        LOG_LEVEL_LIBRARIES="ERROR",
+    )
+    env.pop("TELEGRAM_BOT_TOKEN", None)  # Rasa never needs it
+    return env
+
+
+def rasa_server_argv(*, host: str, port: int, endpoints: Path) -> list[str]:
+    return [
+        str(rasa_executable()),
+        "run",
+        "--enable-api",
+        "--model",
+        str(model_path()),
+        "--interface",
+        host,
+        "--port",
+        str(port),
+        "--endpoints",
+        str(endpoints),
+        "--credentials",
+        str(NLU_DIR / "credentials.yml"),
+    ]
+
+
+def actions_server_argv(*, port: int) -> list[str]:
+    return [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
+
+
+def endpoints_file(path: Path, *, host: str, actions_port: int) -> Path:
+    """Rasa's endpoints file pointing at the action server's actual port."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'action_endpoint:\n  url: "http://{host}:{actions_port}/webhook"\n')
+    return path
+
+
+def training_inputs() -> list[Path]:
+    files = [p for p in NLU_DIR.rglob("*.yml") if p.name not in NOT_TRAINING_INPUTS]
+    files += list(STORIES_DIR.rglob("*.yml"))
+    return sorted(p for p in files if p.is_file())
+
+
+def inputs_hash() -> str:
+    digest = hashlib.sha256()
+    for path in training_inputs():
+        digest.update(str(path.relative_to(PROJECT_ROOT)).encode())
+        digest.update(path.read_bytes())
+    requirements = PROJECT_ROOT / "requirements-rasa.lock"
+    if requirements.exists():
+        digest.update(requirements.read_bytes())
+    return digest.hexdigest()
+
+
+def model_path() -> Path:
+    return MODELS_DIR / f"{MODEL_NAME}.tar.gz"
+
+
+def _stamp_path() -> Path:
+    return MODELS_DIR / f"{MODEL_NAME}.sha256"
+
+
+def is_current() -> bool:
+    stamp = _stamp_path()
+    return model_path().exists() and stamp.exists() and stamp.read_text().strip() == inputs_hash()
+
+
+def train(*, force: bool = False) -> Path:
+    """Train when the model is missing or older than nlu/ and stories/ (by content hash)."""
+    if not force and is_current():
+        return model_path()
+    executable = rasa_executable()
+    if not executable.exists():
+        raise FileNotFoundError(f"{executable} is missing: run `make setup` first")
+    wanted = inputs_hash()
+    MODELS_DIR.mkdir(exist_ok=True)
+    command = [
+        str(executable),
+        "train",
+        "--config",
+        str(NLU_DIR / "config.yml"),
+        "--domain",
+        str(NLU_DIR / "domain.yml"),
+        "--data",
+        str(NLU_DIR / "data"),
+        str(STORIES_DIR),
+        "--out",
+        str(MODELS_DIR),
+        "--fixed-model-name",
+        MODEL_NAME,
+    ]
+    print(f"[train] training the Rasa model ({len(training_inputs())} files)…", file=sys.stderr, flush=True)
+    start = time.monotonic()
+    subprocess.run(command, cwd=PROJECT_ROOT, env=rasa_env(), check=True)
+    _stamp_path().write_text(wanted + "\n")
+    print(f"[train] model ready in {time.monotonic() - start:.0f} s: {model_path()}", file=sys.stderr, flush=True)
+    return model_path()

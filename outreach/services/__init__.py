@@ -1,0 +1,1 @@
+"""Service functions: take a UnitOfWork and a Clock, return plain values, raise domain errors."""

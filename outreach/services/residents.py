@@ -1,0 +1,229 @@
+"""Residents: consent, buttons, opt-out, export and erasure (RGPD)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import col, delete, select
+
+from db.engine import UnitOfWork
+from db.models import AuditLog, ButtonToken, Event, OutboxMessage, OutboxStatus, Quartier, Resident
+from outreach.clock import Clock
+from outreach.replies import Button
+
+CONSENT_VERSION = "2026-11"
+BUTTON_LIFETIME = dt.timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class ResidentView:
+    """What the chat layer needs to know about a resident."""
+
+    id: int
+    public_id: str
+    first_name: str | None
+    consented: bool
+    refused: bool
+    opted_out: bool
+
+
+def _view(resident: Resident) -> ResidentView:
+    assert resident.id is not None
+    return ResidentView(
+        id=resident.id,
+        public_id=resident.public_id,
+        first_name=resident.first_name,
+        consented=resident.consent_at is not None,
+        refused=resident.consent_at is None and resident.consent_refused_at is not None,
+        opted_out=resident.opted_out_at is not None,
+    )
+
+
+def _get(uow: UnitOfWork, telegram_user_id: int) -> Resident | None:
+    return uow.session.exec(select(Resident).where(Resident.telegram_user_id == telegram_user_id)).first()
+
+
+def find(uow: UnitOfWork, clock: Clock, telegram_user_id: int, *, touch: bool = True) -> ResidentView | None:
+    """The resident behind a Telegram account, if known; marks them as seen."""
+    resident = _get(uow, telegram_user_id)
+    if resident is None:
+        return None
+    if touch and resident.consent_at is not None:
+        now = clock.now()
+        if resident.last_seen_at is None or now - resident.last_seen_at > dt.timedelta(minutes=1):
+            resident.last_seen_at = now
+            uow.session.add(resident)
+            uow.commit()
+    return _view(resident)
+
+
+def record_consent(
+    uow: UnitOfWork,
+    clock: Clock,
+    *,
+    telegram_user_id: int,
+    chat_id: int,
+    accepted: bool,
+    first_name: str | None,
+    language: str | None,
+) -> ResidentView:
+    """Store the answer to the consent question. A refusal keeps nothing but the refusal itself."""
+    now = clock.now()
+    resident = _get(uow, telegram_user_id)
+    if resident is None:
+        resident = Resident(
+            public_id=uuid.uuid4().hex, telegram_user_id=telegram_user_id, chat_id=chat_id, created_at=now
+        )
+    if accepted:
+        first_consent = resident.consent_at is None
+        resident.chat_id = chat_id
+        resident.first_name = (first_name or "").strip()[:64] or None
+        resident.language = (language or "")[:8] or None
+        resident.consent_version = CONSENT_VERSION
+        resident.consent_at = now
+        resident.consent_refused_at = None
+        resident.last_seen_at = now
+        uow.session.add(resident)
+        uow.session.flush()
+        if first_consent:
+            uow.session.add(Event(at=now, kind="resident_reached", resident_id=resident.id))
+    else:
+        resident.first_name = None
+        resident.language = None
+        resident.consent_at = None
+        resident.consent_version = None
+        resident.consent_refused_at = now
+        uow.session.add(resident)
+    uow.commit()
+    return _view(resident)
+
+
+def issue_buttons(uow: UnitOfWork, clock: Clock, resident_id: int, buttons: tuple[Button, ...]) -> list[str]:
+    """Store the payloads server-side; return one short opaque token per button (same order)."""
+    now = clock.now()
+    batch = secrets.token_urlsafe(9)
+    tokens = []
+    for button in buttons:
+        token = secrets.token_urlsafe(12)
+        uow.session.add(
+            ButtonToken(
+                token=token,
+                resident_id=resident_id,
+                batch=batch,
+                title=button.title[:64],
+                payload=button.payload[:512],
+                created_at=now,
+            )
+        )
+        tokens.append(token)
+    uow.commit()
+    return tokens
+
+
+def redeem_button(uow: UnitOfWork, clock: Clock, resident_id: int, token: str) -> Button | None:
+    """The button behind a token, once: the other buttons of the same message are spent too.
+
+    Unknown, foreign, already used or expired tokens give None.
+    """
+    row = uow.session.get(ButtonToken, token[:24])
+    if row is None or row.resident_id != resident_id:
+        return None
+    button = Button(title=row.title, payload=row.payload)
+    expired = clock.now() - row.created_at > BUTTON_LIFETIME
+    uow.session.exec(delete(ButtonToken).where(col(ButtonToken.batch) == row.batch))
+    uow.commit()
+    return None if expired else button
+
+
+def opt_out(uow: UnitOfWork, clock: Clock, resident_id: int) -> None:
+    """No more proactive messages: pending outbox rows are dropped."""
+    resident = uow.session.get(Resident, resident_id)
+    if resident is None:
+        return
+    now = clock.now()
+    resident.opted_out_at = resident.opted_out_at or now
+    uow.session.add(resident)
+    pending = uow.session.exec(
+        select(OutboxMessage).where(
+            OutboxMessage.resident_id == resident_id, OutboxMessage.status == OutboxStatus.pending
+        )
+    ).all()
+    for message in pending:
+        message.status = OutboxStatus.dropped
+        message.last_error = "opted out"
+        uow.session.add(message)
+    uow.session.add(Event(at=now, kind="resident_opted_out", resident_id=resident_id))
+    uow.commit()
+
+
+def opt_in(uow: UnitOfWork, resident_id: int) -> None:
+    resident = uow.session.get(Resident, resident_id)
+    if resident is not None and resident.opted_out_at is not None:
+        resident.opted_out_at = None
+        uow.session.add(resident)
+        uow.commit()
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def export(uow: UnitOfWork, clock: Clock, resident_id: int) -> dict[str, Any]:
+    """Everything stored about a resident, in a readable structure (right of access)."""
+    resident = uow.session.get(Resident, resident_id)
+    if resident is None:
+        return {}
+    quartier = uow.session.get(Quartier, resident.quartier_id) if resident.quartier_id else None
+    outbox = uow.session.exec(select(OutboxMessage).where(OutboxMessage.resident_id == resident_id)).all()
+    now = clock.now()
+    uow.session.add(
+        AuditLog(
+            at=now, actor=f"resident:{resident.public_id}", action="export", subject=f"resident:{resident.public_id}"
+        )
+    )
+    uow.commit()
+    return {
+        "exporte_le": now.isoformat(),
+        "identifiant": resident.public_id,
+        "prenom": resident.first_name,
+        "langue": resident.language,
+        "territoire": resident.territory_id,
+        "quartier": quartier.name if quartier else None,
+        "accord": {"version": resident.consent_version, "donne_le": _iso(resident.consent_at)},
+        "ne_plus_recevoir_de_messages_depuis": _iso(resident.opted_out_at),
+        "derniere_visite": _iso(resident.last_seen_at),
+        "cree_le": _iso(resident.created_at),
+        "messages_programmes": [{"type": m.kind, "prevu_le": _iso(m.due_at), "statut": str(m.status)} for m in outbox],
+    }
+
+
+def export_json(uow: UnitOfWork, clock: Clock, resident_id: int) -> bytes:
+    return json.dumps(export(uow, clock, resident_id), ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def erase(uow: UnitOfWork, clock: Clock, resident_id: int) -> str | None:
+    """Right to erasure: deletes the resident and everything linked; statistics keep anonymous counts.
+
+    Returns the public id that was erased (to clear Rasa's conversation), or None.
+    """
+    resident = uow.session.get(Resident, resident_id)
+    if resident is None:
+        return None
+    public_id = resident.public_id
+    session = uow.session
+    session.exec(delete(ButtonToken).where(col(ButtonToken.resident_id) == resident_id))
+    session.exec(delete(OutboxMessage).where(col(OutboxMessage.resident_id) == resident_id))
+    for event in session.exec(select(Event).where(Event.resident_id == resident_id)).all():
+        event.resident_id = None
+        session.add(event)
+    session.delete(resident)
+    session.add(
+        AuditLog(at=clock.now(), actor=f"resident:{public_id}", action="erase", subject=f"resident:{public_id}")
+    )
+    uow.commit()
+    return public_id

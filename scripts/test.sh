@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite: trains the model if needed, starts a throwaway PostgreSQL, runs pytest.
+# pytest's exit 5 (no tests collected) is a failure here.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+start=$SECONDS
+.venv/bin/outreach train >/dev/null || { echo "[test] training failed" >&2; exit 1; }
+if url=$(scripts/postgres.sh start); then
+  export OUTREACH_TEST_POSTGRES_URL="$url"
+elif [ "${CI:-}" = "true" ]; then
+  echo "[test] PostgreSQL could not be started; CI needs it" >&2; exit 1
+else
+  echo "[test] PostgreSQL unavailable: PostgreSQL variants of the DB tests will be skipped" >&2
+fi
+.venv/bin/ruff check . || exit 1
+.venv/bin/python -m pytest "$@"
+code=$?
+echo "[test] finished in $((SECONDS - start)) s (pytest exit $code)" >&2
+if [ "$code" = 5 ]; then echo "[test] no tests were collected: failing" >&2; exit 1; fi
+exit "$code"

@@ -1,0 +1,213 @@
+"""Shared fixtures: a fresh database per test (SQLite, and PostgreSQL when available), the Rasa stack
+(trained model + Rasa server + action server, started once per session), the Bot API emulator and the
+real PTB Application wired to them."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import socket
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
+
+from bot.app import Services, running
+from db.engine import UnitOfWork, make_engine
+from outreach import PROJECT_ROOT
+from outreach.cli import prepare_database
+from outreach.clock import FrozenClock, SystemClock
+from outreach.config import Settings
+from outreach.rasa import RasaClient
+from outreach.rasa_model import actions_server_argv, endpoints_file, rasa_env, rasa_server_argv, train
+
+POSTGRES_URL = os.environ.get("OUTREACH_TEST_POSTGRES_URL")
+TOKEN = "123456:TEST-token_for-outreach"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    """A brand-new PostgreSQL database for one test, dropped afterwards."""
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL not available (make test starts one; CI requires it)")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each kind (SQLite file, fresh PostgreSQL database)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'outreach.db'}"
+    else:
+        with postgres_database() as url:
+            yield url
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """A database at head with the reference data, on SQLite and PostgreSQL."""
+    prepare_database(database_url)
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    url = f"sqlite:///{tmp_path / 'outreach.db'}"
+    prepare_database(url)
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(dt.datetime(2026, 11, 24, 10, 0, tzinfo=dt.UTC))
+
+
+@pytest.fixture
+def uow(sqlite_engine: Engine) -> UnitOfWork:
+    return UnitOfWork(sqlite_engine)
+
+
+# ---------------------------------------------------------------- the Rasa stack
+
+
+def _wait_http(url: str, process: subprocess.Popen[bytes], timeout: float, name: str, log: Path) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited early:\n{log.read_text()[-3000:]}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        time.sleep(0.3)  # startup of an external process, not a test wait
+    raise RuntimeError(f"{name} not healthy after {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+@dataclass
+class RasaStack:
+    url: str
+    actions_url: str
+
+
+@pytest.fixture(scope="session")
+def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
+    """The trained model served by a real Rasa server, with our action server."""
+    train()
+    workdir = tmp_path_factory.mktemp("rasa")
+    actions_port, rasa_port = free_port(), free_port()
+    endpoints = endpoints_file(workdir / "endpoints.yml", host="127.0.0.1", actions_port=actions_port)
+    actions_log, rasa_log = workdir / "actions.log", workdir / "rasa.log"
+    env = dict(os.environ, SANIC_HOST="127.0.0.1")
+    actions = subprocess.Popen(
+        actions_server_argv(port=actions_port),
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=actions_log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    rasa = subprocess.Popen(
+        rasa_server_argv(host="127.0.0.1", port=rasa_port, endpoints=endpoints),
+        cwd=workdir,
+        env=rasa_env(),
+        stdout=rasa_log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_http(f"http://127.0.0.1:{actions_port}/health", actions, 60, "action server", actions_log)
+        _wait_http(f"http://127.0.0.1:{rasa_port}/status", rasa, 240, "Rasa", rasa_log)
+        yield RasaStack(url=f"http://127.0.0.1:{rasa_port}", actions_url=f"http://127.0.0.1:{actions_port}")
+    finally:
+        for process in (rasa, actions):
+            process.terminate()
+        for process in (rasa, actions):
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+# ---------------------------------------------------------------- emulator + bot
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[object]:
+    from sandbox.emulator import running_emulator
+
+    async with running_emulator() as emu:
+        yield emu
+
+
+@pytest.fixture
+async def telegram(emulator: object) -> AsyncIterator[object]:
+    """The test's view of Telegram: users who send messages and read the bot's answers."""
+    from sandbox.client import EmulatorClient
+
+    async with EmulatorClient(emulator.url) as client:  # type: ignore[attr-defined]
+        yield client
+
+
+def make_settings(emulator_base_url: str, database_url: str, rasa_url: str) -> Settings:
+    return Settings(
+        telegram_bot_token=SecretStr(TOKEN),
+        telegram_api_base_url=emulator_base_url,
+        database_url=database_url,
+        rasa_url=rasa_url,
+    )
+
+
+@dataclass
+class BotHarness:
+    services: Services
+    engine: Engine
+
+
+@contextlib.asynccontextmanager
+async def bot_running(
+    emulator: object, engine: Engine, database_url: str, rasa_url: str, **services_kw: object
+) -> AsyncIterator[BotHarness]:
+    settings = make_settings(emulator.base_url, database_url, rasa_url)  # type: ignore[attr-defined]
+    services = Services(
+        settings=settings,
+        engine=engine,
+        clock=services_kw.pop("clock", SystemClock()),
+        rasa=RasaClient(rasa_url),
+        **services_kw,
+    )  # type: ignore[arg-type]
+    async with running(services):
+        yield BotHarness(services=services, engine=engine)
+    await services.rasa.aclose()
+
+
+@pytest.fixture
+async def bot(emulator: object, rasa_stack: RasaStack, sqlite_engine: Engine) -> AsyncIterator[BotHarness]:
+    """The real PTB Application polling the emulator, talking to the real Rasa, with its own database."""
+    async with bot_running(emulator, sqlite_engine, str(sqlite_engine.url), rasa_stack.url) as harness:
+        yield harness

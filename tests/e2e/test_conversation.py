@@ -1,0 +1,210 @@
+"""A resident's first conversation, end to end: real PTB Application ⇄ Bot API emulator (HTTP),
+real Rasa server with the trained model, real action server, own SQLite database per test."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+
+import pytest
+from sqlmodel import select
+
+from bot import texts
+from db.engine import UnitOfWork
+from db.models import Resident
+from tests.conftest import BotHarness, RasaStack, bot_running, free_port
+
+pytestmark = pytest.mark.rasa
+
+MENU = ["Mes droits", "Prendre rendez-vous", "Parler à quelqu'un"]
+
+
+async def consent(user: object, *, accept: bool = True) -> object:
+    """/start, then press the consent button; returns the bot's next useful message."""
+    await user.send("/start")
+    question = await user.wait_for(lambda m: texts.CONSENT_ACCEPT in m.buttons)
+    assert "accord" in question.text
+    await user.press(texts.CONSENT_ACCEPT if accept else texts.CONSENT_REFUSE, message=question)
+    return await user.wait_for(lambda m: not m.edited and m.message_id != question.message_id)
+
+
+def resident_count(harness: BotHarness) -> list[Resident]:
+    with UnitOfWork(harness.engine) as uow:
+        return list(uow.session.exec(select(Resident)).all())
+
+
+class TestConsent:
+    async def test_accepting_leads_to_a_french_welcome_with_buttons(self, bot: BotHarness, telegram: object) -> None:
+        amina = await telegram.user(1001, "Amina")
+        welcome = await consent(amina)
+        assert welcome.buttons == MENU
+        assert welcome.text.startswith("Bonjour")
+        [resident] = resident_count(bot)
+        assert resident.first_name == "Amina" and resident.consent_at is not None
+
+    async def test_refusing_stores_nothing_but_the_refusal(self, bot: BotHarness, telegram: object) -> None:
+        karim = await telegram.user(1002, "Karim")
+        answer = await consent(karim, accept=False)
+        assert answer.text == texts.CONSENT_REFUSED
+        [resident] = resident_count(bot)
+        assert resident.first_name is None and resident.consent_at is None
+        await karim.send("bonjour")
+        reminder = await karim.next_message()
+        assert reminder.text == texts.REFUSED_REMINDER and texts.CONSENT_ACCEPT in reminder.buttons
+
+    async def test_writing_before_consent_asks_for_it_first(self, bot: BotHarness, telegram: object) -> None:
+        fatou = await telegram.user(1003, "Fatou")
+        await fatou.send("slt jai besoin daide")
+        answer = await fatou.next_message()
+        assert answer.buttons == [texts.CONSENT_ACCEPT, texts.CONSENT_REFUSE]
+        assert resident_count(bot) == []
+
+    async def test_the_menu_commands_are_set(self, bot: BotHarness, telegram: object) -> None:
+        amina = await telegram.user(1001, "Amina")
+        await consent(amina)
+        descriptions = [c["description"] for c in await telegram.commands()]
+        assert descriptions[:4] == ["Mes droits", "Prendre rendez-vous", "Parler à quelqu'un", "Mes données"]
+
+
+class TestConversation:
+    async def test_greeting_gets_a_french_answer_with_buttons(self, bot: BotHarness, telegram: object) -> None:
+        amina = await telegram.user(1001, "Amina")
+        await consent(amina)
+        await amina.send("bjr")
+        answer = await amina.next_message()
+        assert answer.buttons == MENU and "Bonjour" in answer.text
+
+    async def test_pressing_a_button_goes_on_with_its_choice(self, bot: BotHarness, telegram: object) -> None:
+        amina = await telegram.user(1001, "Amina")
+        welcome = await consent(amina)
+        await amina.press("Parler à quelqu'un", message=welcome)
+        edited = await amina.next_message()
+        assert edited.edited and edited.text.endswith("👉 Parler à quelqu'un") and edited.buttons == []
+        answer = await amina.next_message()
+        assert "adulte-relais" in answer.text
+
+    async def test_a_spent_button_gets_a_clear_expired_answer(self, bot: BotHarness, telegram: object) -> None:
+        amina = await telegram.user(1001, "Amina")
+        welcome = await consent(amina)
+        await amina.press("Mes droits", message=welcome)
+        await amina.wait_for(lambda m: not m.edited)
+        answer = await amina.press_data(welcome.message_id, welcome.raw_buttons[1]["callback_data"])
+        assert await amina.callback_answer(answer) == texts.BUTTON_EXPIRED_ALERT
+        assert (await amina.wait_for(lambda m: not m.edited)).text == texts.BUTTON_EXPIRED
+
+    async def test_forged_button_data_is_refused(self, bot: BotHarness, telegram: object) -> None:
+        amina = await telegram.user(1001, "Amina")
+        welcome = await consent(amina)
+        for forged in ("/talk_to_human", "b:AAAAAAAAAAAAAAAA", "d:erase!" * 3, "c:maybe"):
+            query = await amina.press_data(welcome.message_id, forged)
+            assert await amina.callback_answer(query) == texts.BUTTON_EXPIRED_ALERT
+            assert (await amina.wait_for(lambda m: not m.edited)).text == texts.BUTTON_EXPIRED
+        assert len(resident_count(bot)) == 1
+
+    @pytest.mark.parametrize("kind", ["photo", "sticker", "voice", "document", "location"])
+    async def test_non_text_messages_get_a_kind_answer(self, bot: BotHarness, telegram: object, kind: str) -> None:
+        amina = await telegram.user(1001, "Amina")
+        await consent(amina)
+        await amina.send_kind(kind)
+        assert (await amina.next_message()).text == texts.NON_TEXT
+
+    async def test_a_4096_character_message_is_answered(self, bot: BotHarness, telegram: object) -> None:
+        amina = await telegram.user(1001, "Amina")
+        await consent(amina)
+        long_text = ("Je vous explique ma situation, j'habite aux Grésilles avec mes enfants. " * 80)[:4000]
+        long_text = (long_text + " bonjour, vous pouvez m'aider ?").ljust(4096, ".")[:4096]
+        await amina.send(long_text)
+        notice = await amina.next_message()
+        assert notice.text == texts.LONG_MESSAGE
+        answer = await amina.next_message()
+        assert answer.text and len(answer.text) <= 4096
+
+
+class TestRasaDown:
+    async def test_resident_is_told_to_wait_then_answered_when_rasa_is_back(
+        self, emulator: object, telegram: object, rasa_stack: RasaStack, sqlite_engine: object
+    ) -> None:
+        port = free_port()
+        async with bot_running(emulator, sqlite_engine, str(sqlite_engine.url), f"http://127.0.0.1:{port}",
+                               rasa_retry_delays=(0.2,) * 100):
+            amina = await telegram.user(1001, "Amina")
+            await amina.send("/start")
+            question = await amina.wait_for(lambda m: texts.CONSENT_ACCEPT in m.buttons)
+            await amina.press(texts.CONSENT_ACCEPT, message=question)
+            assert (await amina.wait_for(lambda m: not m.edited)).text == texts.ONE_MOMENT
+            async with tcp_forwarder(port, rasa_stack.url):
+                welcome = await amina.wait_for(lambda m: not m.edited)
+            assert welcome.buttons == MENU
+
+    async def test_resident_is_told_plainly_when_rasa_stays_down(
+        self, emulator: object, telegram: object, sqlite_engine: object
+    ) -> None:
+        dead = f"http://127.0.0.1:{free_port()}"
+        async with bot_running(emulator, sqlite_engine, str(sqlite_engine.url), dead, rasa_retry_delays=(0.1, 0.1)):
+            amina = await telegram.user(1001, "Amina")
+            await amina.send("/start")
+            question = await amina.wait_for(lambda m: texts.CONSENT_ACCEPT in m.buttons)
+            await amina.press(texts.CONSENT_ACCEPT, message=question)
+            assert (await amina.wait_for(lambda m: not m.edited)).text == texts.ONE_MOMENT
+            assert (await amina.wait_for(lambda m: not m.edited)).text == texts.STILL_DOWN
+
+
+class TestMyData:
+    async def test_resident_can_export_then_erase_everything(self, bot: BotHarness, telegram: object) -> None:
+        amina = await telegram.user(1001, "Amina")
+        await consent(amina)
+        await amina.send("/donnees")
+        summary = await amina.next_message()
+        assert "Amina" in summary.text and summary.buttons == [texts.DATA_EXPORT, texts.DATA_ERASE]
+        await amina.press(texts.DATA_EXPORT, message=summary)
+        document = await amina.wait_for(lambda m: m.document is not None)
+        exported = json.loads(await telegram.file_bytes(document.document["file_id"]))
+        assert exported["prenom"] == "Amina"
+        await amina.press(texts.DATA_ERASE, message=summary)
+        confirm = await amina.wait_for(lambda m: not m.edited and texts.DATA_ERASE_YES in m.buttons)
+        await amina.press(texts.DATA_ERASE_YES, message=confirm)
+        assert (await amina.wait_for(lambda m: not m.edited)).text == texts.DATA_ERASED
+        assert resident_count(bot) == []
+
+    async def test_stop_ends_proactive_messages(self, bot: BotHarness, telegram: object) -> None:
+        amina = await telegram.user(1001, "Amina")
+        await consent(amina)
+        await amina.send("/stop")
+        assert (await amina.next_message()).text == texts.STOPPED
+        [resident] = resident_count(bot)
+        assert resident.opted_out_at is not None
+
+
+class tcp_forwarder:
+    """Listens on a port and forwards to a URL's host:port: lets a test bring 'Rasa' up on demand."""
+
+    def __init__(self, port: int, target_url: str) -> None:
+        host_port = target_url.split("//", 1)[1]
+        self.port = port
+        self.target_host, target_port = host_port.split(":")
+        self.target_port = int(target_port)
+        self.server: asyncio.base_events.Server | None = None
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(self.target_host, self.target_port)
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except (ConnectionError, asyncio.CancelledError):
+                pass
+            finally:
+                dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    async def __aenter__(self) -> tcp_forwarder:
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", self.port, family=socket.AF_INET)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.close()
