@@ -20,8 +20,16 @@ from sandbox.client import EmulatorClient
 from sandbox.launch import launch_outreach
 
 MESSAGES = [
-    "bonjour", "merci beaucoup", "c quoi ce service", "slt", "je comprends pas comment ça marche",
-    "bonne journée", "ok", "non merci", "hello", "vous pouvez m'aider ?",
+    "bonjour",
+    "merci beaucoup",
+    "c quoi ce service",
+    "slt",
+    "je comprends pas comment ça marche",
+    "bonne journée",
+    "ok",
+    "non merci",
+    "hello",
+    "vous pouvez m'aider ?",
 ]
 
 

@@ -50,11 +50,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
 import uvicorn
 from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -867,50 +869,6 @@ class Upload:
     data: bytes
 
 
-_DISPOSITION_PARAM_RE = re.compile(r';\s*([A-Za-z0-9_*.-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]*))')
-
-
-def parse_multipart(body: bytes, content_type: str) -> tuple[dict[str, str], dict[str, Upload]]:
-    """Split a ``multipart/form-data`` body into text fields and uploaded files."""
-    m = re.search(r'boundary=(?:"([^"]+)"|([^;\s]+))', content_type, re.IGNORECASE)
-    if not m:
-        raise ValueError("multipart body without boundary")
-    boundary = (m.group(1) or m.group(2)).encode("latin-1")
-    fields: dict[str, str] = {}
-    files: dict[str, Upload] = {}
-    for chunk in (b"\r\n" + body).split(b"\r\n--" + boundary)[1:]:
-        if chunk.startswith(b"--"):
-            break
-        newline = chunk.find(b"\r\n")
-        if newline < 0:
-            continue
-        head, sep, content = chunk[newline + 2 :].partition(b"\r\n\r\n")
-        if not sep:
-            continue
-        headers: dict[str, str] = {}
-        for line in head.decode("utf-8", "replace").split("\r\n"):
-            key, _, value = line.partition(":")
-            headers[key.strip().lower()] = value.strip()
-        disposition: dict[str, str] = {}
-        for pm in _DISPOSITION_PARAM_RE.finditer(";" + headers.get("content-disposition", "").partition(";")[2]):
-            key = pm.group(1).lower()
-            value = pm.group(2) if pm.group(2) is not None else (pm.group(3) or "").strip()
-            if key.endswith("*"):
-                key = key[:-1]
-                value = unquote(value.split("''", 1)[-1])
-            else:
-                value = value.replace("%22", '"').replace('\\"', '"').replace("\\\\", "\\")
-            disposition[key] = value
-        name = disposition.get("name")
-        if name is None:
-            continue
-        if "filename" in disposition:
-            files[name] = Upload(disposition["filename"], headers.get("content-type"), content)
-        else:
-            fields[name] = content.decode("utf-8", "replace")
-    return fields, files
-
-
 async def read_params(request: Request) -> tuple[dict[str, Any], dict[str, Upload]]:
     """Parameters of a Bot API call: query string, then JSON / urlencoded / multipart body."""
     params: dict[str, Any] = dict(request.query_params)
@@ -926,11 +884,15 @@ async def read_params(request: Request) -> tuple[dict[str, Any], dict[str, Uploa
                     raise ValueError("JSON body must be an object")
                 params.update(data)
             elif "multipart/form-data" in low:
-                fields, files = parse_multipart(body, ctype)
-                params.update(fields)
+                form = await request.form(max_part_size=50 * 1024 * 1024)
+                for key, value in form.multi_items():
+                    if isinstance(value, UploadFile):
+                        files[key] = Upload(value.filename, value.content_type, await value.read())
+                    else:
+                        params[key] = value
             else:
                 params.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, MultiPartException) as exc:
             raise ApiError(400, f"Bad Request: can't parse request body: {exc}") from None
     for name in JSON_PARAMS:
         value = params.get(name)

@@ -55,11 +55,17 @@ def launch_outreach(workdir: Path, *, env: dict[str, str] | None = None, timeout
         OUTREACH_SANDBOX_PORT=str(free_port()),
     )
     child_env.update(env or {})
-    sandbox_url = None if child_env.get("TELEGRAM_BOT_TOKEN") else f"http://127.0.0.1:{child_env['OUTREACH_SANDBOX_PORT']}"
+    sandbox_url = (
+        None if child_env.get("TELEGRAM_BOT_TOKEN") else f"http://127.0.0.1:{child_env['OUTREACH_SANDBOX_PORT']}"
+    )
     log = workdir / "outreach-run.log"
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "outreach"), "run"],
-        cwd=PROJECT_ROOT, env=child_env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=PROJECT_ROOT,
+        env=child_env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     launched = Launched(process, log, f"http://127.0.0.1:{rasa_port}", sandbox_url)
     try:

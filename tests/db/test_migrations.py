@@ -12,8 +12,16 @@ from db.engine import make_engine
 from db.migrate import downgrade, upgrade
 
 EXPECTED_TABLES = {
-    "territory", "commune", "quartier", "resident", "staff", "button_token", "outbox_message", "audit_log",
-    "event", "alembic_version",
+    "territory",
+    "commune",
+    "quartier",
+    "resident",
+    "staff",
+    "button_token",
+    "outbox_message",
+    "audit_log",
+    "event",
+    "alembic_version",
 }
 
 

@@ -126,8 +126,9 @@ class TestRasaDown:
         self, emulator: object, telegram: object, rasa_stack: RasaStack, sqlite_engine: object
     ) -> None:
         port = free_port()
-        async with bot_running(emulator, sqlite_engine, str(sqlite_engine.url), f"http://127.0.0.1:{port}",
-                               rasa_retry_delays=(0.2,) * 100):
+        async with bot_running(
+            emulator, sqlite_engine, str(sqlite_engine.url), f"http://127.0.0.1:{port}", rasa_retry_delays=(0.2,) * 100
+        ):
             amina = await telegram.user(1001, "Amina")
             await amina.send("/start")
             question = await amina.wait_for(lambda m: texts.CONSENT_ACCEPT in m.buttons)

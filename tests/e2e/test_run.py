@@ -36,7 +36,8 @@ async def hold_first_conversation(url: str) -> None:
 async def test_make_run_without_token_serves_the_sandbox(tmp_path: Path) -> None:
     with launch_outreach(tmp_path) as service:
         assert service.sandbox_url is not None
-        page = httpx.get(service.sandbox_url + "/")
+        async with httpx.AsyncClient() as http:
+            page = await http.get(service.sandbox_url + "/")
         assert page.status_code == 200 and "Bac à sable" in page.text
         await hold_first_conversation(service.sandbox_url)
         assert "sandbox ready: open " + service.sandbox_url in service.log_tail(100_000)
@@ -46,8 +47,9 @@ async def test_make_run_without_token_serves_the_sandbox(tmp_path: Path) -> None
 def external_emulator(tmp_path: Path) -> Iterator[str]:
     port = free_port()
     log = (tmp_path / "emulator.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "sandbox", "--port", str(port)], cwd=PROJECT_ROOT,
-                               stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", "--port", str(port)], cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):

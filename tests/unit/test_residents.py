@@ -18,8 +18,9 @@ BUTTONS = (Button("Mes droits", "/check_rights"), Button("Parler à quelqu'un", 
 
 def _consent(engine: Engine, clock: FrozenClock, user_id: int = 42, accepted: bool = True) -> residents.ResidentView:
     with UnitOfWork(engine) as uow:
-        return residents.record_consent(uow, clock, telegram_user_id=user_id, chat_id=user_id, accepted=accepted,
-                                        first_name="Amina", language="fr")
+        return residents.record_consent(
+            uow, clock, telegram_user_id=user_id, chat_id=user_id, accepted=accepted, first_name="Amina", language="fr"
+        )
 
 
 class TestConsent:
@@ -76,8 +77,16 @@ class TestPrivacy:
     def test_opt_out_drops_pending_proactive_messages(self, engine: Engine, clock: FrozenClock) -> None:
         view = _consent(engine, clock)
         with UnitOfWork(engine) as uow:
-            uow.session.add(OutboxMessage(idempotency_key="r1", chat_id=42, resident_id=view.id, kind="reminder",
-                                          due_at=clock.now(), created_at=clock.now()))
+            uow.session.add(
+                OutboxMessage(
+                    idempotency_key="r1",
+                    chat_id=42,
+                    resident_id=view.id,
+                    kind="reminder",
+                    due_at=clock.now(),
+                    created_at=clock.now(),
+                )
+            )
             uow.commit()
             residents.opt_out(uow, clock, view.id)
         with UnitOfWork(engine) as uow:
@@ -96,8 +105,16 @@ class TestPrivacy:
         view = _consent(engine, clock)
         with UnitOfWork(engine) as uow:
             residents.issue_buttons(uow, clock, view.id, BUTTONS)
-            uow.session.add(OutboxMessage(idempotency_key="r1", chat_id=42, resident_id=view.id, kind="reminder",
-                                          due_at=clock.now(), created_at=clock.now()))
+            uow.session.add(
+                OutboxMessage(
+                    idempotency_key="r1",
+                    chat_id=42,
+                    resident_id=view.id,
+                    kind="reminder",
+                    due_at=clock.now(),
+                    created_at=clock.now(),
+                )
+            )
             uow.commit()
         with UnitOfWork(engine) as uow:
             assert residents.erase(uow, clock, view.id) == view.public_id
