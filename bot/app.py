@@ -8,7 +8,7 @@ import contextlib
 import hashlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
@@ -112,6 +112,12 @@ async def send_replies(
 ) -> None:
     """Render channel-neutral replies: text split at 4096, Rasa buttons behind server-side tokens."""
     for reply in replies:
+        command = RASA_COMMANDS.get(str(reply.custom.get("command", "")))
+        if command is not None:
+            await command(services, bot, chat_id, resident)
+            continue
+        if not reply.text:
+            continue
         markup = None
         if reply.buttons:
             with services.uow() as uow:
@@ -292,13 +298,8 @@ def menu_command(payload: str) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], 
     return handle
 
 
-async def my_data(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/donnees: what is stored, with export and erase buttons."""
-    services = services_of(context)
-    resident = await _resident(services, update.effective_user.id)
-    if resident is None or not resident.consented:
-        await update.effective_message.reply_text(texts.CONSENT_REFUSED if resident else texts.CONSENT_NEEDED)
-        return
+async def show_my_data(services: Services, bot: object, chat_id: int, resident: ResidentView) -> None:
+    """What is stored, with export and erase buttons."""
     with services.uow() as uow:
         data = residents.export(uow, services.clock, resident.id)
     agreed = data["accord"]["donne_le"]
@@ -309,9 +310,33 @@ async def my_data(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         accord=_french_date(agreed) if agreed else texts.NOT_SET,
         rappels="arrêtés" if data["ne_plus_recevoir_de_messages_depuis"] else f"{pending} prévu(s)",
     )
-    await update.effective_message.reply_text(
-        summary, reply_markup=keyboard([(texts.DATA_EXPORT, "d:export"), (texts.DATA_ERASE, "d:erase")])
+    await bot.send_message(  # type: ignore[attr-defined]
+        chat_id, summary, reply_markup=keyboard([(texts.DATA_EXPORT, "d:export"), (texts.DATA_ERASE, "d:erase")])
     )
+
+
+async def stop_proactive(services: Services, bot: object, chat_id: int, resident: ResidentView) -> None:
+    """No more reminders or campaigns for this resident."""
+    with services.uow() as uow:
+        residents.opt_out(uow, services.clock, resident.id)
+    await bot.send_message(chat_id, texts.STOPPED)  # type: ignore[attr-defined]
+
+
+# Channel commands that Rasa may ask for with a custom payload {"command": ...} (privacy controls).
+RASA_COMMANDS = {"my_data": show_my_data, "stop_messages": stop_proactive}
+
+
+def resident_command(action: Callable[..., Awaitable[None]]) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], object]:
+    async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A privacy command (/donnees, /stop) for a resident who consented."""
+        services = services_of(context)
+        resident = await _resident(services, update.effective_user.id)
+        if resident is None or not resident.consented:
+            await ask_consent(update, context, first_time=resident is None)
+            return
+        await action(services, context.bot, update.effective_chat.id, resident)
+
+    return handle
 
 
 def _french_date(iso: str) -> str:
@@ -353,18 +378,6 @@ async def data_action(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     else:
         await _close_keyboard(query, texts.DATA_ERASE_NO)
         await context.bot.send_message(chat.id, texts.DATA_KEPT)
-
-
-async def stop_messages(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/stop: no more proactive messages."""
-    services = services_of(context)
-    resident = await _resident(services, update.effective_user.id)
-    if resident is None or not resident.consented:
-        await update.effective_message.reply_text(texts.CONSENT_REFUSED)
-        return
-    with services.uow() as uow:
-        residents.opt_out(uow, services.clock, resident.id)
-    await update.effective_message.reply_text(texts.STOPPED)
 
 
 async def resume_messages(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -437,8 +450,8 @@ def build_application(services: Services) -> Application:
     application.add_handler(CommandHandler("start", start, filters=private))
     for name, payload in MENU_COMMANDS.items():
         application.add_handler(CommandHandler(name, menu_command(payload), filters=private))
-    application.add_handler(CommandHandler("donnees", my_data, filters=private))
-    application.add_handler(CommandHandler("stop", stop_messages, filters=private))
+    application.add_handler(CommandHandler("donnees", resident_command(show_my_data), filters=private))
+    application.add_handler(CommandHandler("stop", resident_command(stop_proactive), filters=private))
     application.add_handler(CommandHandler("reprendre", resume_messages, filters=private))
     application.add_handler(CallbackQueryHandler(consent_answer, pattern=r"^c:(yes|no)$"))
     application.add_handler(CallbackQueryHandler(data_action, pattern=r"^d:(export|erase|erase!|keep)$"))

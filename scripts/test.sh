@@ -12,6 +12,13 @@ elif [ "${CI:-}" = "true" ]; then
 else
   echo "[test] PostgreSQL unavailable: PostgreSQL variants of the DB tests will be skipped" >&2
 fi
+if chromium=$(scripts/browser.sh); then
+  export OUTREACH_CHROMIUM="$chromium"
+elif [ "${CI:-}" = "true" ]; then
+  echo "[test] Chromium could not be installed; CI needs it for the browser tests" >&2; exit 1
+else
+  echo "[test] Chromium unavailable: browser tests will be skipped" >&2
+fi
 .venv/bin/ruff check . || exit 1
 .venv/bin/python -m pytest "$@"
 code=$?

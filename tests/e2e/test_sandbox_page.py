@@ -1,0 +1,65 @@
+"""The sandbox chat page in a real browser (Debian's Chromium driven by Playwright): a person starts,
+accepts, greets and gets a French answer with buttons, presses one, sends a photo."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot import texts
+from tests.conftest import BotHarness
+
+pytestmark = pytest.mark.rasa
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+async def page(tmp_path: Path) -> AsyncIterator[object]:
+    chromium = os.environ.get("OUTREACH_CHROMIUM") or shutil.which("chromium")
+    if not chromium:
+        pytest.skip("Chromium not installed (scripts/browser.sh installs it; CI requires it)")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        context = await browser.new_context(viewport={"width": 420, "height": 860}, locale="fr-FR")
+        yield await context.new_page()
+        await browser.close()
+
+
+async def test_a_person_chats_as_a_resident_in_the_sandbox_page(
+    bot: BotHarness, emulator: object, page: object, tmp_path: Path
+) -> None:
+    from playwright.async_api import expect
+
+    await page.goto(emulator.url + "/")
+    await expect(page.get_by_role("heading", name="Bac à sable Outreach")).to_be_visible()
+    message_box = page.get_by_label("Votre message")
+    await message_box.fill("/start")
+    await message_box.press("Enter")
+    await page.get_by_role("button", name=texts.CONSENT_ACCEPT).click()
+    log = page.get_by_role("log")
+    await expect(log.get_by_role("button", name="Mes droits")).to_be_visible(timeout=20_000)
+    await message_box.fill("bonjour")
+    await message_box.press("Enter")
+    await expect(log.locator(".msg.bot").last).to_contain_text("Bonjour", timeout=20_000)
+    await expect(log.locator(".msg.bot").last.get_by_role("button", name="Parler à quelqu'un")).to_be_visible()
+    await log.locator(".msg.bot").last.get_by_role("button", name="Parler à quelqu'un").click()
+    await expect(log.locator(".msg.bot").last).to_contain_text("adulte-relais", timeout=20_000)
+    await page.get_by_role("button", name="📷 Photo").click()
+    await expect(log.locator(".msg.bot").last).to_contain_text("messages écrits", timeout=20_000)
+    await page.screenshot(path=str(tmp_path / "sandbox.png"), full_page=True)
