@@ -1,6 +1,7 @@
 """Benchmark: N simulated residents chatting at once through the Bot API emulator with the whole
 service running (`outreach run`, sandbox mode). Reports p50/p95 from the user's message to the bot's
-reply, after a warm-up. Target: p95 < 150 ms with 20 concurrent residents.
+reply, after a warm-up. Each resident waits 1-1.5 s (seeded) between a reply and their next message,
+as a person reading then typing would. Target: p95 < 150 ms with 20 concurrent residents.
 
     .venv/bin/python -m bench.turn_latency [--residents 20] [--turns 10]
 """
@@ -11,6 +12,7 @@ import argparse
 import asyncio
 import json
 import platform
+import random
 import statistics
 import tempfile
 import time
@@ -39,6 +41,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def resident(telegram: EmulatorClient, user_id: int, turns: int, warmup: int) -> list[float]:
+    think = random.Random(user_id)
     user = await telegram.user(user_id, f"Habitant{user_id}")
     await user.send("/start")
     question = await user.wait_for(lambda m: "J'accepte" in " ".join(m.buttons))
@@ -46,6 +49,7 @@ async def resident(telegram: EmulatorClient, user_id: int, turns: int, warmup: i
     await user.wait_for(lambda m: not m.edited and m.message_id != question.message_id)
     latencies = []
     for turn in range(warmup + turns):
+        await asyncio.sleep(think.uniform(1.0, 1.5))  # the resident reads, then types
         text = MESSAGES[(user_id + turn) % len(MESSAGES)]
         started = time.perf_counter()
         await user.send(text)

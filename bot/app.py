@@ -53,7 +53,7 @@ MENU_COMMANDS = {
 class ChatGate:
     """Per-chat ordering (one message at a time) and flood control (sliding window)."""
 
-    def __init__(self, max_messages: int = 8, window_seconds: float = 10.0) -> None:
+    def __init__(self, max_messages: int = 12, window_seconds: float = 10.0) -> None:
         self.max_messages = max_messages
         self.window = window_seconds
         self._locks: dict[int, asyncio.Lock] = {}

@@ -177,6 +177,22 @@ class TestMyData:
         assert resident.opted_out_at is not None
 
 
+    async def test_asking_in_words_to_stop_really_stops_messages(self, bot: BotHarness, telegram: object) -> None:
+        amina = await telegram.user(1001, "Amina")
+        await consent(amina)
+        await amina.send("je veux plus recevoir de messages svp")
+        assert (await amina.next_message()).text == texts.STOPPED
+        [resident] = resident_count(bot)
+        assert resident.opted_out_at is not None
+
+    async def test_asking_in_words_about_my_data_shows_it(self, bot: BotHarness, telegram: object) -> None:
+        amina = await telegram.user(1001, "Amina")
+        await consent(amina)
+        await amina.send("je veux supprimer mes données")
+        summary = await amina.next_message()
+        assert "Amina" in summary.text and summary.buttons == [texts.DATA_EXPORT, texts.DATA_ERASE]
+
+
 class tcp_forwarder:
     """Listens on a port and forwards to a URL's host:port: lets a test bring 'Rasa' up on demand."""
 
