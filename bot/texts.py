@@ -1,4 +1,4 @@
-"""Every sentence the bot itself says (Rasa's sentences live in nlu/domain.yml). French, short, "vous"."""
+"""Every sentence the bot itself says (Rasa's sentences live in nlu/domain/*.yml). French, short, "vous"."""
 
 CONSENT = (
     "Bonjour 👋 Je suis l'assistant des adultes-relais de votre quartier. "

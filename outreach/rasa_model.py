@@ -115,7 +115,7 @@ def train(*, force: bool = False) -> Path:
         "--config",
         str(NLU_DIR / "config.yml"),
         "--domain",
-        str(NLU_DIR / "domain.yml"),
+        str(NLU_DIR / "domain"),
         "--data",
         str(NLU_DIR / "data"),
         str(STORIES_DIR),
