@@ -17,6 +17,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database migrations and reference data.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+nlu_app = typer.Typer(help="The trained NLU model.", no_args_is_help=True)
+app.add_typer(nlu_app, name="nlu")
 
 
 def _settings():  # type: ignore[no-untyped-def]
@@ -73,6 +75,21 @@ def train(
 
     path = rasa_model.train(force=force)
     typer.echo(str(path))
+
+
+@nlu_app.command("parse")
+def nlu_parse() -> None:
+    """Read one message per line on stdin; write one JSON object per line (text, intent, confidence, entities)."""
+    import subprocess
+
+    from outreach import rasa_model
+
+    model = rasa_model.train(quiet=True)
+    code = subprocess.call(
+        [str(rasa_model.RASA_VENV / "bin" / "python"), str(rasa_model.NLU_DIR / "parse.py"), "--model", str(model)],
+        env=rasa_model.rasa_env(),
+    )
+    raise typer.Exit(code)
 
 
 @db_app.command("upgrade")

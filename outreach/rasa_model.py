@@ -36,6 +36,7 @@ def rasa_env() -> dict[str, str]:
         TF_DETERMINISTIC_OPS="1",
         SQLALCHEMY_SILENCE_UBER_WARNING="1",
         LOG_LEVEL_LIBRARIES="ERROR",
+        PYTHONPATH=str(NLU_DIR),  # custom components (nlu/components)
     )
     env.pop("TELEGRAM_BOT_TOKEN", None)  # Rasa never needs it
     return env
@@ -100,7 +101,7 @@ def is_current() -> bool:
     return model_path().exists() and stamp.exists() and stamp.read_text().strip() == inputs_hash()
 
 
-def train(*, force: bool = False) -> Path:
+def train(*, force: bool = False, quiet: bool = False) -> Path:
     """Train when the model is missing or older than nlu/ and stories/ (by content hash)."""
     if not force and is_current():
         return model_path()
@@ -126,7 +127,14 @@ def train(*, force: bool = False) -> Path:
     ]
     print(f"[train] training the Rasa model ({len(training_inputs())} files)…", file=sys.stderr, flush=True)
     start = time.monotonic()
-    subprocess.run(command, cwd=PROJECT_ROOT, env=rasa_env(), check=True)
+    if quiet:  # keep stdout clean (e.g. for `outreach nlu parse`): Rasa's output goes to a log file
+        log_path = MODELS_DIR / "train.log"
+        with log_path.open("wb") as log_file:
+            done = subprocess.run(command, cwd=PROJECT_ROOT, env=rasa_env(), stdout=log_file, stderr=subprocess.STDOUT)
+        if done.returncode != 0:
+            raise RuntimeError(f"rasa train failed; see {log_path}")
+    else:
+        subprocess.run(command, cwd=PROJECT_ROOT, env=rasa_env(), check=True)
     _stamp_path().write_text(wanted + "\n")
     print(f"[train] model ready in {time.monotonic() - start:.0f} s: {model_path()}", file=sys.stderr, flush=True)
     return model_path()
