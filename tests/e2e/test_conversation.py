@@ -121,6 +121,36 @@ class TestConversation:
         assert answer.text and len(answer.text) <= 4096
 
 
+class TestMisunderstanding:
+    async def test_two_misunderstood_messages_in_a_row_offer_a_person(self, bot: BotHarness, telegram: object) -> None:
+        amina = await telegram.user(1001, "Amina")
+        await consent(amina)
+        await amina.send("azerty qsdf")
+        first = await amina.next_message()
+        assert "pas bien compris" in first.text and "Parler à quelqu'un" in first.buttons and len(first.buttons) >= 4
+        await amina.send("blorg fnak zut")
+        second = await amina.next_message()
+        assert "parler à une personne" in second.text and second.buttons[0] == "Oui, parler à quelqu'un"
+
+    async def test_understanding_in_between_resets_the_ladder(self, bot: BotHarness, telegram: object) -> None:
+        amina = await telegram.user(1001, "Amina")
+        await consent(amina)
+        for text in ("azerty qsdf", "merci", "blorg fnak zut"):
+            await amina.send(text)
+            answer = await amina.next_message()
+        assert "pas bien compris" in answer.text
+
+    async def test_a_topic_question_without_accents_gets_a_useful_answer(
+        self, bot: BotHarness, telegram: object
+    ) -> None:
+        amina = await telegram.user(1001, "Amina")
+        await consent(amina)
+        await amina.send("g un probleme avec mon loyer je peux plus payer l electricite")
+        answer = await amina.next_message()
+        assert "Loyer" in answer.text or "loyer" in answer.text
+        assert "Prendre rendez-vous" in answer.buttons
+
+
 class TestRasaDown:
     async def test_resident_is_told_to_wait_then_answered_when_rasa_is_back(
         self, emulator: object, telegram: object, rasa_stack: RasaStack, sqlite_engine: object
@@ -175,7 +205,6 @@ class TestMyData:
         assert (await amina.next_message()).text == texts.STOPPED
         [resident] = resident_count(bot)
         assert resident.opted_out_at is not None
-
 
     async def test_asking_in_words_to_stop_really_stops_messages(self, bot: BotHarness, telegram: object) -> None:
         amina = await telegram.user(1001, "Amina")
