@@ -1,4 +1,4 @@
-"""The fallback ladder: first miss → rephrase with topic buttons; second miss in a row → offer a person."""
+"""The fallback ladder: first miss → rephrase with topic buttons; second miss in a row → a person takes over."""
 
 from __future__ import annotations
 
@@ -30,8 +30,8 @@ class ActionFallbackLadder(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        if consecutive_misses(tracker.events) >= 2:
-            dispatcher.utter_message(response="utter_offer_human")
+        if consecutive_misses(tracker.events) >= 2:  # a person takes over: the channel opens a case
+            dispatcher.utter_message(json_message={"command": "handoff", "source": "fallback"})
         else:
             dispatcher.utter_message(response="utter_ask_rephrase")
         return []

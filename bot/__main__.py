@@ -8,6 +8,7 @@ import signal
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot import staff
 from bot.app import Services, running
 from db.engine import make_engine
 from outreach.clock import SystemClock
@@ -38,7 +39,17 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with running(services):
+    async with running(services) as application:
+        scheduler.add_job(
+            staff.resend_waiting_cases,
+            "interval",
+            seconds=60,
+            args=[services, application.bot],
+            id="handoff_resend",
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+        )
         scheduler.start()
         log.info("service ready (%s mode)", "webhook" if settings.webhook_url else "polling")
         await stop.wait()

@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
+from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from telegram import (
     BotCommand,
@@ -30,18 +31,23 @@ from telegram.ext import (
     filters,
 )
 
-from bot import texts
+from bot import staff, texts
 from db.engine import UnitOfWork
+from outreach import screening
 from outreach.clock import Clock
 from outreach.config import Settings
 from outreach.rasa import RasaClient, RasaUnavailable
 from outreach.replies import Reply, split_text
-from outreach.services import residents
+from outreach.screening import present, questions
+from outreach.screening.model import Profile
+from outreach.services import handoffs, residents, screenings
+from outreach.services import staff as staff_service
 from outreach.services.residents import ResidentView
 
 log = logging.getLogger(__name__)
 
 NLU_MAX_CHARS = 1000  # longer messages: the end is kept (the request usually comes last)
+TALK_TO_HUMAN = "/talk_to_human"
 MENU_COMMANDS = {
     "droits": "/check_rights",
     "rendezvous": "/book_appointment",
@@ -114,7 +120,7 @@ async def send_replies(
     for reply in replies:
         command = RASA_COMMANDS.get(str(reply.custom.get("command", "")))
         if command is not None:
-            await command(services, bot, chat_id, resident)
+            await command(services, bot, chat_id, resident, reply.custom)
             continue
         if not reply.text:
             continue
@@ -166,6 +172,30 @@ async def _resident(services: Services, user_id: int) -> ResidentView | None:
         return residents.find(uow, services.clock, user_id)
 
 
+def resident_view(services: Services, resident_id: int) -> ResidentView | None:
+    with services.uow() as uow:
+        return residents.get(uow, resident_id)
+
+
+async def _in_case(services: Services, bot: object, update: Update, resident: ResidentView) -> bool:
+    """While a case is open, the resident talks with a person: the message is relayed, Rasa stays out."""
+    with services.uow() as uow:
+        case = handoffs.open_for_resident(uow, resident.id)
+    if case is None:
+        return False
+    message = update.effective_message
+    if message is None:
+        return True
+    if message.text and message.text.startswith("/") and not message.text.startswith("/fin"):
+        await bot.send_message(message.chat_id, texts.HANDOFF_ALREADY)  # type: ignore[attr-defined]
+        return True
+    if message.text and message.text.startswith("/fin"):
+        await staff.end_by_resident(services, bot, message.chat_id, resident, case)
+        return True
+    await staff.resident_in_case(services, bot, message, resident, case)
+    return True
+
+
 async def ask_consent(update: Update, context: ContextTypes.DEFAULT_TYPE, *, first_time: bool = True) -> None:
     """Show the consent question with its two buttons."""
     text = texts.CONSENT if first_time else texts.CONSENT_NEEDED
@@ -176,10 +206,15 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start: consent first, then the assistant's welcome."""
     services = services_of(context)
     user, chat = update.effective_user, update.effective_chat
+    if context.args and context.args[0].startswith(staff_service.CODE_PREFIX):
+        await staff.onboard(update, context, context.args[0])
+        return
     async with services.gate.lock(chat.id):
         resident = await _resident(services, user.id)
         if resident is None or not resident.consented:
             await ask_consent(update, context)
+            return
+        if await _in_case(services, context.bot, update, resident):
             return
         await converse(services, context.bot, chat.id, resident, "/greet")
 
@@ -243,6 +278,12 @@ async def button_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             return
         await query.answer()
         await _close_keyboard(query, button.title)
+        if button.payload.startswith("!"):
+            await channel_button(services, context.bot, chat.id, resident, button.payload)
+            return
+        if button.payload == TALK_TO_HUMAN:  # "Parler à quelqu'un", on every menu
+            await staff.open_case(services, context.bot, chat.id, resident, "button")
+            return
         await converse(services, context.bot, chat.id, resident, button.payload)
 
 
@@ -276,6 +317,8 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             else:
                 await ask_consent(update, context, first_time=resident is None)
             return
+        if await _in_case(services, context.bot, update, resident):
+            return
         if len(text) > NLU_MAX_CHARS:
             cut = text[-NLU_MAX_CHARS:]
             text = cut[cut.find(" ") + 1 :] if " " in cut else cut
@@ -293,12 +336,19 @@ def menu_command(payload: str) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], 
             if resident is None or not resident.consented:
                 await ask_consent(update, context, first_time=resident is None)
                 return
+            if await _in_case(services, context.bot, update, resident):
+                return
+            if payload == TALK_TO_HUMAN:
+                await staff.open_case(services, context.bot, chat.id, resident, "button")
+                return
             await converse(services, context.bot, chat.id, resident, payload)
 
     return handle
 
 
-async def show_my_data(services: Services, bot: object, chat_id: int, resident: ResidentView) -> None:
+async def show_my_data(
+    services: Services, bot: object, chat_id: int, resident: ResidentView, _data: dict | None = None
+) -> None:
     """What is stored, with export and erase buttons."""
     with services.uow() as uow:
         data = residents.export(uow, services.clock, resident.id)
@@ -315,15 +365,100 @@ async def show_my_data(services: Services, bot: object, chat_id: int, resident: 
     )
 
 
-async def stop_proactive(services: Services, bot: object, chat_id: int, resident: ResidentView) -> None:
+async def stop_proactive(
+    services: Services, bot: object, chat_id: int, resident: ResidentView, _data: dict | None = None
+) -> None:
     """No more reminders or campaigns for this resident."""
     with services.uow() as uow:
         residents.opt_out(uow, services.clock, resident.id)
     await bot.send_message(chat_id, texts.STOPPED)  # type: ignore[attr-defined]
 
 
-# Channel commands that Rasa may ask for with a custom payload {"command": ...} (privacy controls).
-RASA_COMMANDS = {"my_data": show_my_data, "stop_messages": stop_proactive}
+async def remember_place(
+    services: Services, bot: object, chat_id: int, resident: ResidentView, data: dict | None = None
+) -> None:
+    """The commune and quartier the resident gave in the form (silent: Rasa says what follows)."""
+    data = data or {}
+    with services.uow() as uow:
+        residents.set_place(
+            uow, resident.id, commune_name=str(data.get("commune") or ""), quartier_id=data.get("quartier")
+        )
+
+
+_SCREENING_LOCK = asyncio.Lock()  # one OpenFisca computation at a time (CPU-bound, in a worker thread)
+
+
+async def run_screening(
+    services: Services, bot: object, chat_id: int, resident: ResidentView, data: dict | None = None
+) -> None:
+    """The screening form is complete: compute, store and show the results."""
+    answers = dict((data or {}).get("answers") or {})
+    try:
+        profile = Profile.model_validate(questions.profile_data(answers))
+    except (ValidationError, ValueError, TypeError):
+        log.warning("screening answers could not be read (resident %s)", resident.public_id[:8])
+        await bot.send_message(chat_id, texts.TECHNICAL_ERROR)  # type: ignore[attr-defined]
+        return
+    today = services.clock.now().astimezone(services.settings.tz).date()
+    async with _SCREENING_LOCK:
+        result = await asyncio.to_thread(screening.screen, profile, today)
+    complex_case = screening.is_complex(profile, result)
+    with services.uow() as uow:
+        if answers.get("commune") and answers.get("commune") not in ("autre", "inconnu"):
+            residents.set_place(
+                uow, resident.id, commune_name=str(answers["commune"]), quartier_id=answers.get("quartier")
+            )
+        screening_id = screenings.record(uow, services.clock, resident.id, profile, result, complex_case=complex_case)
+        stored = screenings.latest(uow, resident.id)
+    shown = stored[1] if stored else []
+    if complex_case:  # the rules say a person should look at it: the case opens by itself
+        replies = present.results(screening_id, shown, result, complex_case=True)
+        await send_replies(services, bot, chat_id, resident, replies[:-1])
+        await staff.open_case(services, bot, chat_id, resident, "screening")
+        return
+    await send_replies(
+        services, bot, chat_id, resident, present.results(screening_id, shown, result, complex_case=complex_case)
+    )
+
+
+async def channel_button(services: Services, bot: object, chat_id: int, resident: ResidentView, payload: str) -> None:
+    """A button the channel answers itself ("!why:…", "!how:…" after a screening)."""
+    verb, _, rest = payload[1:].partition(":")
+    first, _, second = rest.partition(":")
+    if verb == "terr" and first.isdigit():
+        await staff.territory_chosen(services, bot, chat_id, resident, int(first), second)
+        return
+    if verb == "sat" and first.isdigit() and second.isdigit():
+        await staff.satisfaction(services, bot, chat_id, resident, int(first), int(second))
+        return
+    screening_id, right_id = first, second
+    right = None
+    if verb in ("why", "how") and screening_id.isdigit():
+        with services.uow() as uow:
+            right = screenings.right_of(uow, resident.id, int(screening_id), right_id)
+    if right is None:
+        await bot.send_message(chat_id, texts.BUTTON_EXPIRED)  # type: ignore[attr-defined]
+        return
+    reply = present.why(right) if verb == "why" else present.how(right)
+    await send_replies(services, bot, chat_id, resident, [reply])
+
+
+# Channel commands that Rasa asks for with a custom payload {"command": ...}: operations on the
+# resident's record, which the channel owns (privacy controls, place of residence, screening results).
+async def hand_off(
+    services: Services, bot: object, chat_id: int, resident: ResidentView, data: dict | None = None
+) -> None:
+    """Rasa asks for a person (talk_to_human, the second misunderstanding in a row)."""
+    await staff.open_case(services, bot, chat_id, resident, str((data or {}).get("source") or "talk_to_human"))
+
+
+RASA_COMMANDS = {
+    "my_data": show_my_data,
+    "stop_messages": stop_proactive,
+    "set_place": remember_place,
+    "screening": run_screening,
+    "handoff": hand_off,
+}
 
 
 def resident_command(action: Callable[..., Awaitable[None]]) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], object]:
@@ -401,6 +536,9 @@ async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if resident is None or not resident.consented:
         await ask_consent(update, context, first_time=resident is None)
         return
+    async with services.gate.lock(update.effective_chat.id):
+        if await _in_case(services, context.bot, update, resident):
+            return  # photos and documents (a CAF letter…) reach the adulte-relais
     await update.effective_message.reply_text(texts.NON_TEXT)
 
 
@@ -445,8 +583,16 @@ def build_application(services: Services) -> Application:
     )
     application.bot_data["services"] = services
     private = filters.ChatType.PRIVATE
+    is_staff, disabled_staff = staff.StaffFilter(services), staff.StaffFilter(services, disabled=True)
     application.add_handler(CommandHandler("start", group_chat, filters=~private))
     application.add_handler(MessageHandler(~private, lambda u, c: None))  # ignore group chatter
+    # staff never see the resident flow; a disabled account has no access at all
+    application.add_handler(CommandHandler("start", staff.staff_start, filters=private & is_staff))
+    application.add_handler(
+        MessageHandler(private & disabled_staff & ~filters.Regex(r"^/start st-"), staff.disabled_staff)
+    )
+    application.add_handler(CallbackQueryHandler(staff.staff_button, pattern=r"^s:"))
+    application.add_handler(MessageHandler(private & is_staff, staff.staff_message))
     application.add_handler(CommandHandler("start", start, filters=private))
     for name, payload in MENU_COMMANDS.items():
         application.add_handler(CommandHandler(name, menu_command(payload), filters=private))

@@ -69,3 +69,71 @@ COMMANDS = [
     ("aide", "Aide"),
     ("stop", "Ne plus recevoir de messages"),
 ]
+
+# ---------------------------------------------------------------- handoff (resident side)
+HANDOFF_OPENED = "C'est noté : je préviens un adulte-relais. Il va vous répondre ici, dans cette conversation."
+HANDOFF_OPENED_CLOSED_HOURS = (
+    "C'est noté : je préviens un adulte-relais. Les adultes-relais répondent en semaine, de 9 h à 17 h : "
+    "quelqu'un vous répondra ici {quand}."
+)
+HANDOFF_FALLBACK = "Je n'arrive pas à bien comprendre, pardon. " + HANDOFF_OPENED
+HANDOFF_SCREENING = "Votre situation mérite d'être regardée avec une personne. " + HANDOFF_OPENED
+HANDOFF_ALREADY = "Un adulte-relais a déjà votre demande. Il va vous répondre ici. Écrivez « fin » pour annuler."
+HANDOFF_QUEUED = "C'est noté, je le transmets à l'adulte-relais dès qu'il vous répond."
+HANDOFF_CLAIMED = "Bonjour, c'est {prenom}, adulte-relais. Je lis vos messages, je vous réponds ici. Écrivez « fin » pour terminer."
+HANDOFF_FROM_STAFF = "{prenom} : {texte}"
+HANDOFF_TRANSFERRED = "{prenom} va continuer avec vous. Il ou elle lit vos messages."
+HANDOFF_CLOSED = "{prenom} a terminé la conversation. Je suis de nouveau là pour vous aider. Comment l'avez-vous trouvée ?"
+HANDOFF_ENDED_BY_RESIDENT = "C'est terminé, merci. Je suis de nouveau là pour vous aider. Comment l'avez-vous trouvée ?"
+HANDOFF_CANCELLED_WAITING = "D'accord, j'annule la demande. Je suis de nouveau là pour vous aider."
+SATISFACTION_THANKS = "Merci pour votre réponse ! Elle aide les adultes-relais à s'améliorer."
+WHICH_TERRITORY = "Pour vous mettre en lien avec un adulte-relais, dites-moi où vous habitez :"
+OUTSIDE_TERRITORY = (
+    "Nos adultes-relais sont à Dijon métropole et à Troyes Champagne Métropole. Ailleurs, la mairie, "
+    "le CCAS ou une France services de votre commune peut vous aider."
+)
+END_WORDS = ("fin", "terminer", "termine", "c est fini", "fin de la conversation", "stop conversation")
+
+# ---------------------------------------------------------------- staff
+INVITE_INVALID = "Ce code d'invitation n'est plus valable (déjà utilisé, expiré ou inconnu). Demandez-en un nouveau à votre coordinatrice."
+STAFF_DISABLED = "Votre compte équipe a été désactivé. Contactez votre coordinatrice si c'est une erreur."
+STAFF_WELCOME = "Bienvenue {prenom} ! Vous êtes dans l'équipe ({role}, {territoire}). Voici votre menu."
+STAFF_MENU = "Menu équipe — vous êtes {etat}."
+STAFF_AVAILABLE = "✅ Je suis disponible"
+STAFF_UNAVAILABLE = "⏸ Je suis indisponible"
+STAFF_PENDING = "📥 Cas en attente"
+STAFF_MINE = "🗂 Mes cas"
+STAFF_APPOINTMENTS = "📅 Mes rendez-vous"
+STAFF_NOW_AVAILABLE = "Vous êtes disponible : vous recevrez les nouveaux cas de votre territoire."
+STAFF_NOW_UNAVAILABLE = "Vous êtes indisponible : vous ne recevrez plus de nouveaux cas."
+STAFF_NO_PENDING = "Aucun cas en attente dans votre territoire."
+STAFF_NO_CASE = "Vous n'avez pas de cas ouvert. Vos messages ne sont envoyés à personne."
+STAFF_NO_APPOINTMENTS = "Aucun rendez-vous à venir."
+CARD = "🆕 {prenom}{quartier} — {raison}\nEn attente depuis {attente}.{droits}{echanges}"
+CARD_TAKE = "Je prends"
+CARD_LATER = "Plus tard"
+CARD_TAKEN_BY = "✔️ Pris par {prenom}"
+CARD_TAKEN_BY_YOU = "Vous avez pris le cas de {prenom}. Vos messages ici lui sont envoyés. Pour finir : « Clore » dans Mes cas."
+CARD_GONE = "Ce cas n'est plus en attente."
+CARD_LATER_OK = "D'accord. Le cas reste dans « Cas en attente »."
+CASE_LINE = "{prenom}{quartier} — {raison}"
+CASE_WRITE = "✍️ Écrire à {prenom}"
+CASE_CLOSE = "✅ Clore"
+CASE_TRANSFER = "↪️ Transférer"
+CASE_FOCUS = "Vos messages vont maintenant à {prenom}."
+CASE_OUTCOME = "Comment s'est terminé le cas de {prenom} ?"
+CASE_CLOSED = "Cas de {prenom} clos ({issue}). Pour ajouter une note : /note votre texte"
+CASE_ENDED_BY_RESIDENT = "{prenom} a mis fin à la conversation. Comment s'est terminé le cas ?"
+CASE_TRANSFER_TO = "À qui transférer le cas de {prenom} ?"
+CASE_NO_COLLEAGUE = "Aucun autre adulte-relais de votre territoire n'est inscrit."
+CASE_TRANSFERRED = "Cas de {prenom} transféré à {collegue}."
+CASE_RECEIVED = "{collegue} vous transfère le cas de {prenom}. Vos messages ici lui sont envoyés."
+RESIDENT_SAYS = "{prenom} : {texte}"
+RESIDENT_SENT_PHOTO = "{prenom} a envoyé une photo{legende}"
+RESIDENT_SENT_DOCUMENT = "{prenom} a envoyé un document{legende}"
+NOTE_SAVED = "Note enregistrée."
+NOTE_NOTHING = "Aucun cas clos où mettre cette note."
+RESEND_PREFIX = "⏰ Toujours en attente — "
+COORDINATOR_ALERT = "⏰ Un cas attend depuis {attente} sans adulte-relais : {prenom}{quartier} — {raison}"
+NOBODY_AVAILABLE = "⚠️ Nouveau cas et aucun adulte-relais disponible : {prenom}{quartier} — {raison}"
+STAFF_NOT_FOR_YOU = "Ce cas n'est pas de votre territoire."

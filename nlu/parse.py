@@ -17,6 +17,7 @@ import sys
 def main() -> int:
     parser = argparse.ArgumentParser(description="Parse messages with the trained NLU model.")
     parser.add_argument("--model", required=True)
+    parser.add_argument("--ranking", action="store_true", help="also print the next 3 intents")
     args = parser.parse_args()
     # Results go to the real stdout; anything libraries print (Rasa's structlog, TensorFlow) to stderr.
     results = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
@@ -48,6 +49,11 @@ def main() -> int:
                         for e in parsed.get("entities") or []
                     ],
                 }
+                if args.ranking:  # the runners-up, to see how sure the model is (off by default: the contract)
+                    result["ranking"] = [
+                        {"intent": r.get("name"), "confidence": round(float(r.get("confidence") or 0.0), 4)}
+                        for r in (parsed.get("intent_ranking") or [])[1:4]
+                    ]
             results.write(json.dumps(result, ensure_ascii=False) + "\n")
             results.flush()
 

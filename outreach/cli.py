@@ -19,6 +19,10 @@ db_app = typer.Typer(help="Database migrations and reference data.", no_args_is_
 app.add_typer(db_app, name="db")
 nlu_app = typer.Typer(help="The trained NLU model.", no_args_is_help=True)
 app.add_typer(nlu_app, name="nlu")
+staff_app = typer.Typer(help="Staff accounts (adultes-relais, coordinators, admins).", no_args_is_help=True)
+app.add_typer(staff_app, name="staff")
+
+SANDBOX_BOT_USERNAME = "outreach_sandbox_bot"  # the emulator's getMe username
 
 
 def _settings():  # type: ignore[no-untyped-def]
@@ -78,7 +82,9 @@ def train(
 
 
 @nlu_app.command("parse")
-def nlu_parse() -> None:
+def nlu_parse(
+    ranking: Annotated[bool, typer.Option("--ranking", help="Also print the next 3 intents.")] = False,
+) -> None:
     """Read one message per line on stdin; write one JSON object per line (text, intent, confidence, entities)."""
     import subprocess
 
@@ -86,10 +92,139 @@ def nlu_parse() -> None:
 
     model = rasa_model.train(quiet=True)
     code = subprocess.call(
-        [str(rasa_model.RASA_VENV / "bin" / "python"), str(rasa_model.NLU_DIR / "parse.py"), "--model", str(model)],
+        [str(rasa_model.RASA_VENV / "bin" / "python"), str(rasa_model.NLU_DIR / "parse.py"), "--model", str(model)]
+        + (["--ranking"] if ranking else []),
         env=rasa_model.rasa_env(),
     )
     raise typer.Exit(code)
+
+
+@app.command()
+def screen(
+    batch: Annotated[int, typer.Option("--batch", min=1, max=5000, help="Profiles computed together.")] = 500,
+    today: Annotated[str | None, typer.Option("--date", help="Reference date YYYY-MM-DD (default: today).")] = None,
+) -> None:
+    """Read one profile (JSON) per line on stdin; write one result per line (rights, missing).
+
+    A bad line gets {"error": ...} on its line and the batch goes on."""
+    import datetime as dt
+
+    from outreach.screening.batch import screen_lines
+
+    try:
+        day = dt.date.fromisoformat(today) if today else None
+    except ValueError:
+        typer.echo("--date must look like 2026-12-01", err=True)
+        raise typer.Exit(2) from None
+    screen_lines(sys.stdin, sys.stdout, batch_size=batch, today=day)
+
+
+def _bot_username(settings) -> str:  # type: ignore[no-untyped-def]
+    """OUTREACH_BOT_USERNAME, else the bot's own name (getMe), else the sandbox bot's."""
+    if settings.bot_username:
+        return settings.bot_username.lstrip("@")
+    if settings.telegram_bot_token is None:
+        return SANDBOX_BOT_USERNAME
+    import httpx
+
+    url = f"{settings.telegram_api_base_url}{settings.telegram_bot_token.get_secret_value()}/getMe"
+    try:
+        return str(httpx.get(url, timeout=5).json()["result"]["username"])
+    except (httpx.HTTPError, KeyError, ValueError):
+        typer.echo("could not ask Telegram for the bot's name: set OUTREACH_BOT_USERNAME", err=True)
+        raise typer.Exit(1) from None
+
+
+@staff_app.command("invite")
+def staff_invite(
+    role: Annotated[str, typer.Option("--role", help="relay, coordinator or admin.")],
+    territory: Annotated[str | None, typer.Option("--territory", help="dijon or troyes (not for admin).")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="First name shown to residents.")] = None,
+    quartier: Annotated[list[str] | None, typer.Option("--quartier", help="QPV id, repeatable.")] = None,
+) -> None:
+    """A single-use invite (valid 7 days): prints {"code", "link", "expires_at"}; /start <code> makes staff."""
+    import json
+
+    from db.engine import UnitOfWork, make_engine
+    from db.models import StaffRole
+    from outreach.clock import SystemClock
+    from outreach.services import staff
+
+    try:
+        staff_role = StaffRole(role)
+    except ValueError:
+        typer.echo("--role must be relay, coordinator or admin", err=True)
+        raise typer.Exit(2) from None
+    settings = _settings()
+    prepare_database(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with UnitOfWork(engine) as uow:
+            invite = staff.create_invite(
+                uow,
+                SystemClock(),
+                role=staff_role,
+                territory_id=territory,
+                first_name=name or {"relay": "Adulte-relais", "coordinator": "Coordination"}.get(role, "Admin"),
+                quartier_ids=list(quartier or []),
+            )
+    except staff.InviteError as exc:
+        typer.echo(f"invite error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    link = f"https://t.me/{_bot_username(settings)}?start={invite.code}"
+    typer.echo(json.dumps({"code": invite.code, "link": link, "expires_at": invite.expires_at.isoformat()}))
+
+
+@staff_app.command("list")
+def staff_list() -> None:
+    """Every staff account, one JSON object per line (no Telegram ids)."""
+    import json
+
+    from db.engine import UnitOfWork, make_engine
+    from outreach.services import staff
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with UnitOfWork(engine) as uow:
+            for member in staff.list_all(uow):
+                typer.echo(
+                    json.dumps(
+                        {
+                            "id": member.id,
+                            "name": member.first_name,
+                            "role": str(member.role),
+                            "territory": member.territory_id,
+                            "active": member.active,
+                            "available": member.available,
+                            "on_telegram": member.telegram_user_id is not None,
+                        },
+                        ensure_ascii=False,
+                    )
+                )
+    finally:
+        engine.dispose()
+
+
+@staff_app.command("disable")
+def staff_disable(staff_id: Annotated[int, typer.Argument(help="The staff id (outreach staff list).")]) -> None:
+    """Disable a staff account: it loses access at once."""
+    from db.engine import UnitOfWork, make_engine
+    from outreach.clock import SystemClock
+    from outreach.services import staff
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with UnitOfWork(engine) as uow:
+            if not staff.disable(uow, SystemClock(), staff_id):
+                typer.echo(f"no staff account {staff_id}", err=True)
+                raise typer.Exit(2)
+    finally:
+        engine.dispose()
+    typer.echo(f"staff {staff_id} disabled")
 
 
 @db_app.command("upgrade")
@@ -107,6 +242,8 @@ def db_revision(message: Annotated[str, typer.Option("-m", "--message", help="Wh
 
     revision(_settings().database_url, message)
 
+
+# ---------------------------------------------------------------- booking: demo data, permanences
 
 def main() -> None:
     try:

@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     )
     timezone: str = Field(default="Europe/Paris", validation_alias=_env("OUTREACH_TIMEZONE"))
     quiet_hours: str = Field(default="20:00-09:00", validation_alias=_env("OUTREACH_QUIET_HOURS"))
+    # Whole days without proactive messages: "sunday,holidays" (French public holidays), a subset, or "none".
+    quiet_days: str = Field(default="sunday,holidays", validation_alias=_env("OUTREACH_QUIET_DAYS"))
+    # The outbox dispatcher (outreach/outbox.py): global rate (Telegram allows about 30/s), concurrency, lease.
+    outbox_rate: float = Field(default=25.0, gt=0, le=30, validation_alias=_env("OUTREACH_OUTBOX_RATE"))
+    outbox_concurrency: int = Field(default=8, ge=1, le=64, validation_alias=_env("OUTREACH_OUTBOX_CONCURRENCY"))
+    outbox_lease_seconds: float = Field(default=60.0, ge=1, validation_alias=_env("OUTREACH_OUTBOX_LEASE_SECONDS"))
     host: str = Field(default="127.0.0.1", validation_alias=_env("OUTREACH_HOST"))
     rasa_port: int = Field(default=5005, validation_alias=_env("OUTREACH_RASA_PORT"))
     actions_port: int = Field(default=5055, validation_alias=_env("OUTREACH_ACTIONS_PORT"))
@@ -38,6 +44,7 @@ class Settings(BaseSettings):
     webhook_url: str | None = Field(default=None, validation_alias=_env("OUTREACH_WEBHOOK_URL"))
     webhook_port: int = Field(default=8443, validation_alias=_env("OUTREACH_WEBHOOK_PORT"))
     log_level: str = Field(default="INFO", validation_alias=_env("OUTREACH_LOG_LEVEL"))
+    bot_username: str | None = Field(default=None, validation_alias=_env("OUTREACH_BOT_USERNAME"))
 
     @field_validator("telegram_bot_token", mode="before")
     @classmethod
@@ -76,6 +83,17 @@ class Settings(BaseSettings):
         if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", value.strip()):
             raise ValueError("OUTREACH_QUIET_HOURS must look like 20:00-09:00, or be 'none'")
         return value.strip()
+
+    @field_validator("quiet_days")
+    @classmethod
+    def _quiet_days(cls, value: str) -> str:
+        words = {w.strip().lower() for w in value.split(",") if w.strip()}
+        if words in ({"none"}, set()):
+            return "none"
+        unknown = words - {"sunday", "holidays"}
+        if unknown:
+            raise ValueError("OUTREACH_QUIET_DAYS must be 'sunday,holidays', 'sunday', 'holidays' or 'none'")
+        return ",".join(sorted(words, reverse=True))
 
     @property
     def sandbox(self) -> bool:

@@ -59,6 +59,40 @@ class RasaClient:
         except httpx.HTTPError:
             log.warning("could not reset a Rasa tracker (Rasa unreachable)")
 
+    async def pause(self, sender: str) -> None:
+        """Pause the conversation (a person answers now): Rasa's own pause event (best effort)."""
+        await self._append_event(sender, {"event": "pause"})
+
+    async def resume(self, sender: str) -> None:
+        """Resume the conversation after a person closed the case (best effort)."""
+        await self._append_event(sender, {"event": "resume"})
+
+    async def _append_event(self, sender: str, event: dict[str, Any]) -> None:
+        try:
+            await self._http.post(f"/conversations/{sender}/tracker/events", json=[event], timeout=5.0)
+        except httpx.HTTPError:
+            log.warning("could not send a %s event to Rasa (Rasa unreachable)", event.get("event"))
+
+    async def last_exchanges(self, sender: str, limit: int = 10) -> list[tuple[str, str]]:
+        """The latest exchanges of the conversation as (who, text), who = "habitant" or "bot".
+
+        Read from Rasa's tracker when a case card is made: the conversation is not copied into our DB."""
+        try:
+            response = await self._http.get(f"/conversations/{sender}/tracker", timeout=5.0)
+            events = response.json().get("events") or [] if response.status_code == 200 else []
+        except (httpx.HTTPError, ValueError):
+            return []
+        lines: list[tuple[str, str]] = []
+        for event in events:
+            text = event.get("text")
+            if not text or str(text).startswith("/"):
+                continue
+            if event.get("event") == "user":
+                lines.append(("habitant", str(text)))
+            elif event.get("event") == "bot":
+                lines.append(("bot", str(text)))
+        return lines[-limit:]
+
     async def healthy(self) -> bool:
         try:
             response = await self._http.get("/status", timeout=2.0)

@@ -73,6 +73,7 @@ def endpoints_file(path: Path, *, host: str, actions_port: int) -> Path:
 
 def training_inputs() -> list[Path]:
     files = [p for p in NLU_DIR.rglob("*.yml") if p.name not in NOT_TRAINING_INPUTS]
+    files += list(NLU_DIR.rglob("*.py"))  # custom components change the model too
     files += list(STORIES_DIR.rglob("*.yml"))
     return sorted(p for p in files if p.is_file())
 

@@ -187,6 +187,7 @@ def make_settings(emulator_base_url: str, database_url: str, rasa_url: str) -> S
 class BotHarness:
     services: Services
     engine: Engine
+    application: object = None  # the running PTB Application (its .bot sends like the service does)
 
 
 @contextlib.asynccontextmanager
@@ -201,8 +202,8 @@ async def bot_running(
         rasa=RasaClient(rasa_url),
         **services_kw,
     )  # type: ignore[arg-type]
-    async with running(services):
-        yield BotHarness(services=services, engine=engine)
+    async with running(services) as application:
+        yield BotHarness(services=services, engine=engine, application=application)
     await services.rasa.aclose()
 
 

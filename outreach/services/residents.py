@@ -12,9 +12,21 @@ from typing import Any
 from sqlmodel import col, delete, select
 
 from db.engine import UnitOfWork
-from db.models import AuditLog, ButtonToken, Event, OutboxMessage, OutboxStatus, Quartier, Resident
+from db.models import (
+    AuditLog,
+    ButtonToken,
+    Commune,
+    Event,
+    OutboxMessage,
+    OutboxStatus,
+    Quartier,
+    Resident,
+    Screening,
+    ScreeningRight,
+)
 from outreach.clock import Clock
 from outreach.replies import Button
+from outreach.services import screenings
 
 CONSENT_VERSION = "2026-11"
 BUTTON_LIFETIME = dt.timedelta(days=7)
@@ -60,6 +72,11 @@ def find(uow: UnitOfWork, clock: Clock, telegram_user_id: int, *, touch: bool = 
             uow.session.add(resident)
             uow.commit()
     return _view(resident)
+
+
+def get(uow: UnitOfWork, resident_id: int) -> ResidentView | None:
+    resident = uow.session.get(Resident, resident_id)
+    return _view(resident) if resident else None
 
 
 def record_consent(
@@ -161,6 +178,20 @@ def opt_out(uow: UnitOfWork, clock: Clock, resident_id: int) -> None:
     uow.commit()
 
 
+def set_place(uow: UnitOfWork, resident_id: int, *, commune_name: str, quartier_id: str | None) -> bool:
+    """Where the resident lives (territory from the commune; the quartier only if it is in that commune)."""
+    resident = uow.session.get(Resident, resident_id)
+    commune = uow.session.exec(select(Commune).where(Commune.name == commune_name)).first()
+    if resident is None or commune is None:
+        return False
+    quartier = uow.session.get(Quartier, quartier_id) if quartier_id else None
+    resident.territory_id = commune.territory_id
+    resident.quartier_id = quartier.id if quartier and quartier.territory_id == commune.territory_id else None
+    uow.session.add(resident)
+    uow.commit()
+    return True
+
+
 def opt_in(uow: UnitOfWork, resident_id: int) -> None:
     resident = uow.session.get(Resident, resident_id)
     if resident is not None and resident.opted_out_at is not None:
@@ -199,6 +230,7 @@ def export(uow: UnitOfWork, clock: Clock, resident_id: int) -> dict[str, Any]:
         "derniere_visite": _iso(resident.last_seen_at),
         "cree_le": _iso(resident.created_at),
         "messages_programmes": [{"type": m.kind, "prevu_le": _iso(m.due_at), "statut": str(m.status)} for m in outbox],
+        "points_sur_mes_droits": screenings.export(uow, resident_id),
     }
 
 
@@ -218,6 +250,8 @@ def erase(uow: UnitOfWork, clock: Clock, resident_id: int) -> str | None:
     session = uow.session
     session.exec(delete(ButtonToken).where(col(ButtonToken.resident_id) == resident_id))
     session.exec(delete(OutboxMessage).where(col(OutboxMessage.resident_id) == resident_id))
+    session.exec(delete(ScreeningRight).where(col(ScreeningRight.resident_id) == resident_id))
+    session.exec(delete(Screening).where(col(Screening.resident_id) == resident_id))
     for event in session.exec(select(Event).where(Event.resident_id == resident_id)).all():
         event.resident_id = None
         session.add(event)

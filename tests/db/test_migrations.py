@@ -21,6 +21,12 @@ EXPECTED_TABLES = {
     "outbox_message",
     "audit_log",
     "event",
+    "screening",
+    "screening_right",
+    "staff_invite",
+    "handoff",
+    "handoff_card",
+    "handoff_message",
     "alembic_version",
 }
 

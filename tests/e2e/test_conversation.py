@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from bot import texts
 from db.engine import UnitOfWork
-from db.models import Resident
+from db.models import Handoff, Resident
 from tests.conftest import BotHarness, RasaStack, bot_running, free_port
 
 pytestmark = pytest.mark.rasa
@@ -88,7 +88,7 @@ class TestConversation:
         amina = await telegram.user(1001, "Amina")
         welcome = await consent(amina)
         await amina.press("Mes droits", message=welcome)
-        await amina.wait_for(lambda m: not m.edited)
+        await amina.wait_for(lambda m: not m.edited and m.text.startswith("Question 1"))
         answer = await amina.press_data(welcome.message_id, welcome.raw_buttons[1]["callback_data"])
         assert await amina.callback_answer(answer) == texts.BUTTON_EXPIRED_ALERT
         assert (await amina.wait_for(lambda m: not m.edited)).text == texts.BUTTON_EXPIRED
@@ -130,7 +130,10 @@ class TestMisunderstanding:
         assert "pas bien compris" in first.text and "Parler à quelqu'un" in first.buttons and len(first.buttons) >= 4
         await amina.send("blorg fnak zut")
         second = await amina.next_message()
-        assert "parler à une personne" in second.text and second.buttons[0] == "Oui, parler à quelqu'un"
+        assert "je préviens un adulte-relais" in second.text or second.text == texts.WHICH_TERRITORY
+        with UnitOfWork(bot.engine) as uow:
+            [case] = uow.session.exec(select(Handoff)).all()
+        assert case.source == "fallback"
 
     async def test_understanding_in_between_resets_the_ladder(self, bot: BotHarness, telegram: object) -> None:
         amina = await telegram.user(1001, "Amina")
@@ -149,6 +152,15 @@ class TestMisunderstanding:
         answer = await amina.next_message()
         assert "Loyer" in answer.text or "loyer" in answer.text
         assert "Prendre rendez-vous" in answer.buttons
+
+
+    async def test_a_faq_question_gets_its_short_answer(self, bot: BotHarness, telegram: object) -> None:
+        amina = await telegram.user(1001, "Amina")
+        await consent(amina)
+        await amina.send("c koi le rsa exactement")
+        answer = await amina.next_message()
+        assert answer.text.startswith("Le RSA") and len(answer.text) <= 400
+        assert "Faire le point sur mes droits" in answer.buttons
 
 
 class TestRasaDown:

@@ -1,5 +1,5 @@
 """The sandbox chat page in a real browser (Debian's Chromium driven by Playwright): a person starts,
-accepts, greets and gets a French answer with buttons, presses one, sends a photo."""
+accepts, greets and gets a French answer with buttons, sends a photo, presses a button."""
 
 from __future__ import annotations
 
@@ -58,8 +58,8 @@ async def test_a_person_chats_as_a_resident_in_the_sandbox_page(
     await message_box.press("Enter")
     await expect(log.locator(".msg.bot").last).to_contain_text("Bonjour", timeout=20_000)
     await expect(log.locator(".msg.bot").last.get_by_role("button", name="Parler à quelqu'un")).to_be_visible()
-    await log.locator(".msg.bot").last.get_by_role("button", name="Parler à quelqu'un").click()
-    await expect(log.locator(".msg.bot").last).to_contain_text("adulte-relais", timeout=20_000)
     await page.get_by_role("button", name="📷 Photo").click()
     await expect(log.locator(".msg.bot").last).to_contain_text("messages écrits", timeout=20_000)
+    await log.get_by_role("button", name="Parler à quelqu'un").last.click()
+    await expect(log.locator(".msg.bot").last).to_contain_text("adulte-relais", timeout=20_000)
     await page.screenshot(path=str(tmp_path / "sandbox.png"), full_page=True)

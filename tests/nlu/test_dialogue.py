@@ -21,7 +21,7 @@ def test_test_stories_pass_with_the_trained_model(tmp_path: Path) -> None:
             "test",
             "core",
             "--stories",
-            str(PROJECT_ROOT / "tests" / "rasa" / "test_stories.yml"),
+            str(PROJECT_ROOT / "tests" / "rasa"),
             "--model",
             str(model_path()),
             "--e2e",

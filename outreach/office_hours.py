@@ -1,0 +1,67 @@
+"""When a person answers: the adultes-relais' office hours (Monday to Friday, 9:00-12:30 and 13:30-17:00,
+Europe/Paris, not on French public holidays). Used to tell a resident plainly when someone will answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+PERIODS = ((dt.time(9, 0), dt.time(12, 30)), (dt.time(13, 30), dt.time(17, 0)))
+DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+
+
+@cache
+def _holidays(year: int) -> holidays.HolidayBase:
+    return holidays.France(years=year)
+
+
+def _working_day(day: dt.date) -> bool:
+    return day.weekday() < 5 and day not in _holidays(day.year)
+
+
+def is_open(at: dt.datetime, tz: ZoneInfo) -> bool:
+    local = at.astimezone(tz)
+    return _working_day(local.date()) and any(start <= local.time() < end for start, end in PERIODS)
+
+
+def next_opening(at: dt.datetime, tz: ZoneInfo) -> dt.datetime:
+    """The next moment someone is at work (`at` itself when open now), timezone-aware."""
+    local = at.astimezone(tz)
+    for offset in range(0, 15):
+        day = local.date() + dt.timedelta(days=offset)
+        if not _working_day(day):
+            continue
+        for start, end in PERIODS:
+            opening = dt.datetime.combine(day, start, tzinfo=tz)
+            closing = dt.datetime.combine(day, end, tzinfo=tz)
+            if local < closing:
+                return max(opening, local)
+    return local  # pragma: no cover - there is always a working day within two weeks
+
+
+def say_when(moment: dt.datetime, now: dt.datetime, tz: ZoneInfo) -> str:
+    """ "demain à 9 h", "lundi 7 décembre à 9 h", "aujourd'hui à 13 h 30" (French, plain)."""
+    local, today = moment.astimezone(tz), now.astimezone(tz).date()
+    hour = f"{local.hour} h" + (f" {local.minute:02d}" if local.minute else "")
+    if local.date() == today:
+        return f"aujourd'hui à {hour}"
+    if local.date() == today + dt.timedelta(days=1):
+        return f"demain à {hour}"
+    return f"{DAYS[local.weekday()]} {local.day} {MONTHS[local.month - 1]} à {hour}"

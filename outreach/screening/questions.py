@@ -1,0 +1,507 @@
+"""The screening questionnaire: which questions, in which order, when they are asked, how a typed or
+pressed answer is understood, and how the answers become a Profile.
+
+Rasa's form (actions/screening.py) asks them; this module holds the rules, so the form and the tests
+share one definition. An answer is stored as a short string: a value, or UNKNOWN ("je ne sais pas").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from outreach import places
+from outreach.places import fold
+
+UNKNOWN = "inconnu"
+Answers = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Question:
+    slot: str
+    text: str
+    example: str  # shown when the answer was not understood
+    buttons: tuple[tuple[str, str], ...] = ()  # (title, value)
+    asked_if: Callable[[Answers], bool] = lambda answers: True
+    parse: Callable[[str], str | None] = lambda text: None
+
+
+def _known(answers: Answers, slot: str) -> Any:
+    value = answers.get(slot)
+    return None if value in (None, UNKNOWN) else value
+
+
+# ---------------------------------------------------------------- understanding answers
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+_ZERO_WORDS = {"rien", "zero", "aucun", "aucune", "pas de revenu", "pas de revenus", "0", "non", "nada", "personne"}
+
+
+def _numbers(text: str) -> list[float]:
+    spaced = re.sub(r"(?<=\d)[\s.](?=\d{3}\b)", "", text)  # "1 200" or "1.200" -> "1200"
+    return [float(n.replace(",", ".")) for n in _NUMBER.findall(spaced)]
+
+
+def parse_age(text: str) -> str | None:
+    numbers = [n for n in _numbers(text) if n == int(n)]
+    if len(numbers) != 1 or not 15 <= numbers[0] <= 110:
+        return None
+    return str(int(numbers[0]))
+
+
+def parse_amount(text: str) -> str | None:
+    """Euros per month: "1200", "1 200 €", "850e", "rien"."""
+    folded = fold(text)
+    if folded in _ZERO_WORDS or folded.startswith(("rien", "pas de", "aucun")):
+        return "0"
+    numbers = _numbers(folded)
+    if len(numbers) != 1 or not 0 <= numbers[0] <= 20_000:
+        return None
+    amount = numbers[0] * 1000 if re.search(r"\d\s*k\b", folded) else numbers[0]
+    return str(round(amount))
+
+
+def parse_children(text: str) -> str | None:
+    """The children's ages, "4,9": from "2 enfants de 4 et 9 ans", "3, 7, 12", "pas d'enfant"."""
+    folded = fold(text)
+    if folded in {
+        "0",
+        "aucun",
+        "aucune",
+        "non",
+        "pas d enfant",
+        "pas d enfants",
+        "sans enfant",
+        "sans enfants",
+        "zero",
+        "personne",
+        "pas encore",
+    } or folded.startswith(("pas d enfant", "aucun enfant")):
+        return ""
+    if "bebe" in folded and not _numbers(folded):
+        return "0"
+    numbers = [int(n) for n in _numbers(folded) if n == int(n)]
+    counted = re.match(r"^\s*(\d+)\s+enfants?\b", folded)
+    if counted:  # "2 enfants de 4 et 9 ans": the first number is the count
+        count, ages = int(counted.group(1)), numbers[1:]
+        if len(ages) != count:
+            return None
+        numbers = ages
+    if not numbers or len(numbers) > 10 or any(age > 25 for age in numbers):
+        return None
+    return ",".join(str(age) for age in numbers)
+
+
+def _choice(options: Mapping[str, tuple[str, ...]]) -> Callable[[str], str | None]:
+    """The first option one of whose keywords appears in the folded answer (whole words)."""
+
+    def parse(text: str) -> str | None:
+        folded = f" {fold(text)} "
+        for value, keywords in options.items():
+            if any(f" {keyword} " in folded for keyword in keywords):
+                return value
+        return None
+
+    return parse
+
+
+parse_couple = _choice(
+    {
+        "oui": (
+            "oui",
+            "couple",
+            "marie",
+            "mariee",
+            "pacse",
+            "pacsee",
+            "concubin",
+            "concubine",
+            "mari",
+            "femme",
+            "copain",
+            "copine",
+            "conjoint",
+            "conjointe",
+            "ensemble",
+            "yes",
+            "married",
+        ),
+        "non": (
+            "non",
+            "seul",
+            "seule",
+            "celibataire",
+            "divorce",
+            "divorcee",
+            "separe",
+            "separee",
+            "veuf",
+            "veuve",
+            "pas en couple",
+            "no",
+            "single",
+        ),
+    }
+)
+parse_housing = _choice(
+    {
+        "homeless": ("sans logement", "sans domicile", "sdf", "rue", "115", "dehors", "voiture", "squat"),
+        "social_tenant": (
+            "hlm",
+            "logement social",
+            "office",
+            "bailleur social",
+            "opac",
+            "grand dijon habitat",
+            "mon logis",
+            "troyes habitat",
+            "orvitis",
+            "social",
+        ),
+        "hosted": (
+            "heberge",
+            "hebergee",
+            "chez mes parents",
+            "chez ma mere",
+            "chez mon pere",
+            "chez des amis",
+            "chez un ami",
+            "chez une amie",
+            "chez ma soeur",
+            "chez mon frere",
+            "chez ma famille",
+            "foyer",
+            "gratuit",
+            "gratuitement",
+            "loge",
+            "logee",
+            "chez",
+        ),
+        "owner": ("proprietaire", "proprio", "a moi", "achete", "credit"),
+        "tenant": ("locataire", "loue", "location", "loyer", "appartement", "appart", "studio", "maison", "prive"),
+    }
+)
+parse_activity = _choice(
+    {
+        "jobseeker": (
+            "chomage",
+            "chomeur",
+            "chomeuse",
+            "cherche",
+            "recherche",
+            "demandeur",
+            "demandeuse",
+            "france travail",
+            "pole emploi",
+            "sans emploi",
+            "pas de travail",
+            "jobseeker",
+        ),
+        "student": (
+            "etudiant",
+            "etudiante",
+            "etudes",
+            "ecole",
+            "fac",
+            "universite",
+            "lycee",
+            "apprenti",
+            "apprentie",
+            "formation",
+            "student",
+        ),
+        "retired": ("retraite", "retraitee", "pension", "retired"),
+        "employed": (
+            "travaille",
+            "salarie",
+            "salariee",
+            "cdi",
+            "cdd",
+            "interim",
+            "emploi",
+            "boulot",
+            "taf",
+            "job",
+            "temps partiel",
+            "mi temps",
+            "auto entrepreneur",
+            "work",
+        ),
+        "inactive": (
+            "sans activite",
+            "au foyer",
+            "maison",
+            "malade",
+            "rien",
+            "inactif",
+            "inactive",
+            "invalide",
+            "conge parental",
+        ),
+    }
+)
+
+
+def parse_jobseeker_since(text: str) -> str | None:
+    folded = fold(text)
+    numbers = _numbers(folded)
+    if len(numbers) == 1:
+        months = numbers[0] * 12 if re.search(r"\bans?\b|\bannees?\b", folded) else numbers[0]
+        return str(round(months)) if 0 <= months <= 600 else None
+    if "semaine" in folded or "jours" in folded or "peu" in folded:
+        return "1"
+    if "longtemps" in folded:
+        return "24"
+    return None
+
+
+def parse_disability(text: str) -> str | None:
+    """A disability rate ("80"), "rqth", or "0" for no."""
+    folded = fold(text)
+    if "rqth" in folded or "travailleur handicape" in folded:
+        return "rqth"
+    numbers = [n for n in _numbers(folded) if 0 <= n <= 100]
+    if len(numbers) == 1:
+        return str(round(numbers[0]))
+    if folded in {"non", "no", "aucun", "pas de handicap", "nan", "non merci"} or folded.startswith("non"):
+        return "0"
+    return None
+
+
+parse_yes_no = _choice(
+    {
+        "oui": ("oui", "yes", "ouais", "bien sur", "francais", "francaise", "europeen", "europeenne"),
+        "non": ("non", "no", "pas encore", "pas"),
+    }
+)
+
+
+def parse_commune(text: str) -> str | None:
+    return places.resolve_commune(text)
+
+
+# ---------------------------------------------------------------- the questions
+
+MONEY_BUTTONS = (("Rien (0 €)", "0"),)
+
+
+def _couple(answers: Answers) -> bool:
+    return _known(answers, "s_couple") == "oui"
+
+
+def _activity(answers: Answers) -> str | None:
+    return _known(answers, "s_activity")
+
+
+def _other_income_text(answers: Answers) -> str:
+    activity = _activity(answers)
+    if activity == "jobseeker":
+        return "Combien touchez-vous de France Travail (chômage) par mois ? Écrivez 0 si rien."
+    if activity == "retired":
+        return "Combien touchez-vous de retraite par mois ?"
+    return "Avez-vous d'autres revenus par mois (pension, indemnités…) ? Écrivez le montant, ou 0."
+
+
+QUESTIONS: tuple[Question, ...] = (
+    Question(
+        "commune",
+        "Dans quelle commune habitez-vous ?",
+        "Chenôve",
+        # asked when the commune was not known at the start of this screening ("s_ask_commune")
+        asked_if=lambda a: a["s_ask_commune"] if a.get("s_ask_commune") is not None else a.get("commune") is None,
+        parse=parse_commune,
+    ),
+    Question(
+        "s_age",
+        "Quel âge avez-vous ? Écrivez votre âge, ou choisissez :",
+        "34",
+        # a representative age per band: the bands keep the thresholds that matter (18, 25, 30, 50, 65)
+        (("16-17 ans", "17"), ("18-24 ans", "21"), ("25-29 ans", "27"), ("30-49 ans", "40"), ("50-64 ans", "57"),
+         ("65 ans ou plus", "67")),
+        parse=parse_age,
+    ),
+    Question(
+        "s_couple", "Vivez-vous en couple ?", "seule", (("Seul(e)", "non"), ("En couple", "oui")), parse=parse_couple
+    ),
+    Question(
+        "s_children",
+        "Avez-vous des enfants à charge ? Si oui, écrivez leur âge.",
+        "4 et 9",
+        (("Pas d'enfant", ""),),
+        parse=parse_children,
+    ),
+    Question(
+        "s_housing",
+        "Où habitez-vous ?",
+        "locataire",
+        (
+            ("Locataire (privé)", "tenant"),
+            ("Logement social (HLM)", "social_tenant"),
+            ("Hébergé(e)", "hosted"),
+            ("Propriétaire", "owner"),
+            ("Sans logement", "homeless"),
+        ),
+        parse=parse_housing,
+    ),
+    Question(
+        "s_rent",
+        "Combien payez-vous de loyer par mois, charges comprises ?",
+        "450",
+        asked_if=lambda a: _known(a, "s_housing") in ("tenant", "social_tenant"),
+        parse=parse_amount,
+    ),
+    Question(
+        "s_activity",
+        "Quelle est votre situation ?",
+        "je cherche du travail",
+        (
+            ("Je travaille", "employed"),
+            ("Je cherche un emploi", "jobseeker"),
+            ("Études", "student"),
+            ("Retraite", "retired"),
+            ("Sans activité", "inactive"),
+        ),
+        parse=parse_activity,
+    ),
+    Question(
+        "s_jobseeker_since",
+        "Depuis combien de temps cherchez-vous un emploi ?",
+        "14 mois",
+        (("Moins de 6 mois", "3"), ("6 à 12 mois", "9"), ("1 à 2 ans", "18"), ("Plus de 2 ans", "30")),
+        asked_if=lambda a: _activity(a) == "jobseeker",
+        parse=parse_jobseeker_since,
+    ),
+    Question(
+        "s_salary",
+        "Combien gagnez-vous par mois (salaire net) ?",
+        "1100",
+        asked_if=lambda a: _activity(a) == "employed",
+        parse=parse_amount,
+    ),
+    Question("s_other_income", "", "0", MONEY_BUTTONS, parse=parse_amount),
+    Question(
+        "s_partner_salary",
+        "Et votre conjoint(e), combien gagne-t-il ou elle par mois ? Écrivez 0 si rien.",
+        "1300",
+        MONEY_BUTTONS,
+        asked_if=_couple,
+        parse=parse_amount,
+    ),
+    Question(
+        "s_disability",
+        "Avez-vous un handicap reconnu par la MDPH ?",
+        "non",
+        (
+            ("Non", "0"),
+            ("Oui, moins de 50 %", "30"),
+            ("Oui, 50 à 79 %", "50"),
+            ("Oui, 80 % ou plus", "80"),
+            ("J'ai la RQTH", "rqth"),
+        ),
+        parse=parse_disability,
+    ),
+    Question(
+        "s_residence",
+        "Êtes-vous Français(e), Européen(ne), ou en France avec un titre de séjour depuis 5 ans ou plus ?",
+        "oui",
+        (("Oui", "oui"), ("Non", "non")),
+        parse=parse_yes_no,
+    ),
+)
+BY_SLOT = {q.slot: q for q in QUESTIONS}
+SLOTS = tuple(q.slot for q in QUESTIONS if q.slot != "commune")
+
+
+def text_of(question: Question, answers: Answers) -> str:
+    return _other_income_text(answers) if question.slot == "s_other_income" else question.text
+
+
+def required(answers: Answers) -> list[str]:
+    """The questions to ask given the answers so far (at most 12)."""
+    return [q.slot for q in QUESTIONS if q.asked_if(answers)]
+
+
+def progress(slot: str, answers: Answers) -> tuple[int, int]:
+    """("question 4 sur 10"): the position of `slot` among the questions of this questionnaire."""
+    wanted = required(answers)
+    if slot not in wanted:
+        return len(wanted), len(wanted)
+    return wanted.index(slot) + 1, len(wanted)
+
+
+def understand(slot: str, text: str) -> str | None:
+    """The stored value for a typed answer, UNKNOWN for "je ne sais pas", or None if not understood."""
+    question = BY_SLOT[slot]
+    folded = fold(text)
+    if folded in {"je sais pas", "jsp", "sais pas", "je ne sais pas", "aucune idee", "j sais pas", "chai pas", UNKNOWN}:
+        return UNKNOWN
+    for title, value in question.buttons:  # a button's title typed by hand
+        if folded == fold(title):
+            return value
+    if slot == "commune":
+        return question.parse(text)
+    values = {value for _, value in question.buttons}
+    if text in values:  # a button's value (payload)
+        return text
+    return question.parse(text)
+
+
+# ---------------------------------------------------------------- answers -> profile
+
+
+def _float(answers: Answers, slot: str) -> float | None:
+    value = _known(answers, slot)
+    return float(value) if value not in (None, "") else None
+
+
+def profile_data(answers: Answers) -> dict[str, Any]:
+    """The Profile (JSON) for these answers; unknown answers stay absent (→ "à vérifier")."""
+    data: dict[str, Any] = {}
+    commune = places.commune_by_name(str(answers.get("commune") or ""))
+    if commune is not None:
+        data["commune_insee"] = commune.insee
+    quartier = answers.get("quartier")
+    if quartier and quartier not in (places.UNKNOWN, places.NONE_OF_THESE):
+        data["quartier"] = quartier
+    if (age := _known(answers, "s_age")) is not None:
+        data["age"] = int(age)
+    if (couple := _known(answers, "s_couple")) is not None:
+        data["couple"] = couple == "oui"
+    children = answers.get("s_children")
+    if children is not None and children != UNKNOWN:
+        data["children_ages"] = [int(a) for a in str(children).split(",") if a != ""]
+    if (housing := _known(answers, "s_housing")) is not None:
+        data["housing"] = housing
+    if (rent := _float(answers, "s_rent")) is not None:
+        data["rent"] = rent
+    activity = _activity(answers)
+    if activity is not None:
+        data["activity"] = activity
+    if (since := _known(answers, "s_jobseeker_since")) is not None:
+        data["jobseeker_since_months"] = int(since)
+    income: dict[str, float] = {}
+    if (salary := _float(answers, "s_salary")) is not None:
+        income["salary"] = salary
+    elif activity in ("jobseeker", "student", "retired", "inactive"):
+        income["salary"] = 0.0
+    if (other := _float(answers, "s_other_income")) is not None:
+        key = {"jobseeker": "unemployment", "retired": "pension"}.get(activity or "", "other")
+        income[key] = other
+    if (partner := _float(answers, "s_partner_salary")) is not None:
+        income["partner_salary"] = partner
+    if income:
+        data["income"] = income
+    disability = _known(answers, "s_disability")
+    if disability == "rqth":
+        data["rqth"] = True
+    elif disability is not None:
+        data["disability_rate"] = int(disability)
+        data["rqth"] = False if int(disability) == 0 else None
+        if data["rqth"] is None:
+            del data["rqth"]
+    if (residence := _known(answers, "s_residence")) is not None:
+        data["residence_ok"] = residence == "oui"
+    return data

@@ -1,0 +1,442 @@
+"""Cases handed to a person: open, claim (one winner), relay bookkeeping, transfer, close, satisfaction,
+re-send of cards nobody took. Staff only ever see residents of their territory; every staff access to
+a resident's data writes an audit row."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import update
+from sqlmodel import col, delete, select
+
+from db.engine import UnitOfWork
+from db.models import (
+    AuditLog,
+    Event,
+    Handoff,
+    HandoffCard,
+    HandoffMessage,
+    HandoffOutcome,
+    HandoffStatus,
+    Quartier,
+    Resident,
+    Staff,
+)
+from outreach.clock import Clock
+from outreach.services import screenings
+from outreach.services.staff import StaffView
+
+RESEND_AFTER = dt.timedelta(minutes=15)
+MAX_QUEUED = 20  # messages kept for the adulte-relais while a case waits
+
+REASONS = {
+    "talk_to_human": "Demande à parler à quelqu'un",
+    "button": "A appuyé sur « Parler à quelqu'un »",
+    "fallback": "Le bot n'a pas compris deux messages de suite",
+    "screening": "Point sur les droits : situation à regarder avec une personne",
+}
+OUTCOME_LABELS = {
+    HandoffOutcome.oriente: "Orienté vers un service",
+    HandoffOutcome.rendez_vous: "Rendez-vous pris",
+    HandoffOutcome.droit_ouvert: "Droit ouvert",
+    HandoffOutcome.dossier_en_cours: "Dossier en cours",
+    HandoffOutcome.sans_suite: "Sans suite",
+}
+
+
+class Forbidden(PermissionError):
+    """A staff member acting on a case outside their territory or not theirs."""
+
+
+@dataclass(frozen=True)
+class CaseView:
+    id: int
+    resident_id: int
+    resident_public_id: str
+    resident_chat_id: int
+    first_name: str
+    quartier: str | None
+    territory_id: str | None
+    reason: str
+    source: str
+    status: HandoffStatus
+    created_at: dt.datetime
+    staff_id: int | None
+    staff_first_name: str | None
+
+
+def _case(uow: UnitOfWork, handoff: Handoff) -> CaseView:
+    resident = uow.session.get(Resident, handoff.resident_id)
+    assert resident is not None and handoff.id is not None
+    quartier = uow.session.get(Quartier, handoff.quartier_id) if handoff.quartier_id else None
+    staff = uow.session.get(Staff, handoff.staff_id) if handoff.staff_id else None
+    return CaseView(
+        id=handoff.id,
+        resident_id=resident.id or 0,
+        resident_public_id=resident.public_id,
+        resident_chat_id=resident.chat_id,
+        first_name=resident.first_name or "Un habitant",
+        quartier=quartier.name if quartier else None,
+        territory_id=handoff.territory_id,
+        reason=handoff.reason,
+        source=handoff.source,
+        status=HandoffStatus(handoff.status),
+        created_at=handoff.created_at,
+        staff_id=handoff.staff_id,
+        staff_first_name=staff.first_name if staff else None,
+    )
+
+
+def _audit(uow: UnitOfWork, clock: Clock, staff: StaffView, action: str, handoff: Handoff) -> None:
+    resident = uow.session.get(Resident, handoff.resident_id)
+    uow.session.add(
+        AuditLog(
+            at=clock.now(),
+            actor=f"staff:{staff.id}",
+            action=action,
+            subject=f"resident:{resident.public_id}" if resident else None,
+            detail={"handoff": handoff.id},
+        )
+    )
+
+
+def _event(uow: UnitOfWork, clock: Clock, kind: str, handoff: Handoff, **data: object) -> None:
+    uow.session.add(
+        Event(
+            at=clock.now(),
+            kind=kind,
+            resident_id=handoff.resident_id,
+            territory_id=handoff.territory_id,
+            quartier_id=handoff.quartier_id,
+            data={"handoff": handoff.id, "source": handoff.source, **data},
+        )
+    )
+
+
+def _allowed(staff: StaffView, handoff: Handoff) -> bool:
+    return staff.territory_id is not None and staff.territory_id == handoff.territory_id
+
+
+# ---------------------------------------------------------------- resident side
+
+
+def open_case(uow: UnitOfWork, clock: Clock, resident_id: int, *, source: str) -> tuple[CaseView, bool]:
+    """The resident's open case, or a new one (True when created). The resident's territory routes it."""
+    existing = _open_handoff(uow, resident_id)
+    if existing is not None:
+        return _case(uow, existing), False
+    resident = uow.session.get(Resident, resident_id)
+    if resident is None:
+        raise LookupError("no such resident")
+    now = clock.now()
+    handoff = Handoff(
+        resident_id=resident_id,
+        territory_id=resident.territory_id,
+        quartier_id=resident.quartier_id,
+        source=source if source in REASONS else "talk_to_human",
+        reason=REASONS.get(source, REASONS["talk_to_human"]),
+        created_at=now,
+        last_activity_at=now,
+    )
+    uow.session.add(handoff)
+    uow.session.flush()
+    _event(uow, clock, "handoff_opened", handoff)
+    uow.commit()
+    return _case(uow, handoff), True
+
+
+def _open_handoff(uow: UnitOfWork, resident_id: int) -> Handoff | None:
+    return uow.session.exec(
+        select(Handoff).where(Handoff.resident_id == resident_id, Handoff.status != HandoffStatus.closed)
+    ).first()
+
+
+def open_for_resident(uow: UnitOfWork, resident_id: int) -> CaseView | None:
+    handoff = _open_handoff(uow, resident_id)
+    return _case(uow, handoff) if handoff else None
+
+
+def set_territory(uow: UnitOfWork, case_id: int, resident_id: int, territory_id: str) -> CaseView | None:
+    """The resident said where they live (the case could not be routed without it)."""
+    handoff = uow.session.get(Handoff, case_id)
+    if handoff is None or handoff.resident_id != resident_id or handoff.status != HandoffStatus.waiting:
+        return None
+    resident = uow.session.get(Resident, resident_id)
+    handoff.territory_id = territory_id
+    if resident is not None and resident.territory_id is None:
+        resident.territory_id = territory_id
+        uow.session.add(resident)
+    uow.session.add(handoff)
+    uow.commit()
+    return _case(uow, handoff)
+
+
+def queue_message(
+    uow: UnitOfWork, clock: Clock, case_id: int, *, kind: str, text: str | None, file_id: str | None
+) -> int:
+    """Keep what the resident sends while nobody has taken the case; returns how many are waiting."""
+    waiting = uow.session.exec(select(HandoffMessage).where(HandoffMessage.handoff_id == case_id)).all()
+    if len(waiting) < MAX_QUEUED:
+        uow.session.add(
+            HandoffMessage(
+                handoff_id=case_id, kind=kind, text=(text or "")[:4096] or None, file_id=file_id, created_at=clock.now()
+            )
+        )
+        uow.commit()
+    return len(waiting) + 1
+
+
+def take_queued(uow: UnitOfWork, case_id: int) -> list[HandoffMessage]:
+    """The messages kept while the case waited, oldest first; they are deleted (delivered)."""
+    rows = list(
+        uow.session.exec(
+            select(HandoffMessage).where(HandoffMessage.handoff_id == case_id).order_by(col(HandoffMessage.id))
+        ).all()
+    )
+    uow.session.exec(delete(HandoffMessage).where(col(HandoffMessage.handoff_id) == case_id))
+    uow.commit()
+    return rows
+
+
+def set_satisfaction(uow: UnitOfWork, clock: Clock, resident_id: int, case_id: int, score: int) -> bool:
+    handoff = uow.session.get(Handoff, case_id)
+    if handoff is None or handoff.resident_id != resident_id or handoff.status != HandoffStatus.closed:
+        return False
+    if not 1 <= score <= 5:
+        return False
+    handoff.satisfaction = score
+    uow.session.add(handoff)
+    _event(uow, clock, "handoff_satisfaction", handoff, score=score)
+    uow.commit()
+    return True
+
+
+# ---------------------------------------------------------------- staff side
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    won: bool
+    case: CaseView | None
+    taken_by: str | None = None  # first name of whoever has it, when lost
+
+
+def claim(uow: UnitOfWork, clock: Clock, case_id: int, staff: StaffView) -> ClaimResult:
+    """Exactly one staff member wins: one guarded UPDATE (status waiting → claimed)."""
+    handoff = uow.session.get(Handoff, case_id)
+    if handoff is None or not _allowed(staff, handoff):
+        raise Forbidden("case outside the staff member's territory")
+    now = clock.now()
+    won = uow.session.execute(
+        update(Handoff)
+        .where(col(Handoff.id) == case_id, col(Handoff.status) == HandoffStatus.waiting)
+        .values(status=HandoffStatus.claimed, staff_id=staff.id, claimed_at=now, last_activity_at=now)
+    )
+    if won.rowcount != 1:  # type: ignore[attr-defined]
+        uow.rollback()
+        uow.session.expire_all()
+        handoff = uow.session.get(Handoff, case_id)
+        assert handoff is not None
+        case = _case(uow, handoff)
+        return ClaimResult(False, case, case.staff_first_name)
+    uow.session.expire_all()
+    handoff = uow.session.get(Handoff, case_id)
+    assert handoff is not None
+    _audit(uow, clock, staff, "handoff_claim", handoff)
+    _event(uow, clock, "handoff_claimed", handoff, waited_s=round((now - handoff.created_at).total_seconds()))
+    uow.commit()
+    return ClaimResult(True, _case(uow, handoff))
+
+
+def view_case(
+    uow: UnitOfWork, clock: Clock, case_id: int, staff: StaffView, *, action: str = "handoff_view"
+) -> CaseView:
+    """A case as a staff member may see it (audited); Forbidden outside their territory."""
+    handoff = uow.session.get(Handoff, case_id)
+    if handoff is None or not _allowed(staff, handoff):
+        raise Forbidden("case outside the staff member's territory")
+    _audit(uow, clock, staff, action, handoff)
+    uow.commit()
+    return _case(uow, handoff)
+
+
+def context_lines(uow: UnitOfWork, case: CaseView) -> list[str]:
+    """What the card shows about the resident besides the conversation: screening results (the latest)."""
+    lines: list[str] = []
+    latest = screenings.latest(uow, case.resident_id)
+    if latest is not None:
+        for right in latest[1][:8]:
+            amount = f" ~{round(right.monthly_amount)} €/mois" if right.monthly_amount else ""
+            lines.append(f"• {right.label}{amount} ({right.status})")
+    return lines
+
+
+def focus(uow: UnitOfWork, clock: Clock, case_id: int, staff: StaffView) -> CaseView:
+    """The staff member's messages now go to this case."""
+    handoff = uow.session.get(Handoff, case_id)
+    if handoff is None or handoff.staff_id != staff.id or handoff.status != HandoffStatus.claimed:
+        raise Forbidden("not one of the staff member's open cases")
+    handoff.last_activity_at = clock.now()
+    uow.session.add(handoff)
+    uow.commit()
+    return _case(uow, handoff)
+
+
+def current_for_staff(uow: UnitOfWork, staff_id: int) -> CaseView | None:
+    """The staff member's open case with the latest activity (where their messages go)."""
+    handoff = uow.session.exec(
+        select(Handoff)
+        .where(Handoff.staff_id == staff_id, Handoff.status == HandoffStatus.claimed)
+        .order_by(col(Handoff.last_activity_at).desc())
+    ).first()
+    return _case(uow, handoff) if handoff else None
+
+
+def touch(uow: UnitOfWork, clock: Clock, case_id: int) -> None:
+    handoff = uow.session.get(Handoff, case_id)
+    if handoff is not None:
+        handoff.last_activity_at = clock.now()
+        uow.session.add(handoff)
+        uow.commit()
+
+
+def mine(uow: UnitOfWork, staff_id: int) -> list[CaseView]:
+    rows = uow.session.exec(
+        select(Handoff)
+        .where(Handoff.staff_id == staff_id, Handoff.status == HandoffStatus.claimed)
+        .order_by(col(Handoff.claimed_at))
+    ).all()
+    return [_case(uow, h) for h in rows]
+
+
+def waiting_in(uow: UnitOfWork, territory_id: str | None) -> list[CaseView]:
+    rows = uow.session.exec(
+        select(Handoff)
+        .where(Handoff.territory_id == territory_id, Handoff.status == HandoffStatus.waiting)
+        .order_by(col(Handoff.created_at))
+    ).all()
+    return [_case(uow, h) for h in rows]
+
+
+def transfer(uow: UnitOfWork, clock: Clock, case_id: int, staff: StaffView, to_staff_id: int) -> CaseView:
+    handoff = uow.session.get(Handoff, case_id)
+    target = uow.session.get(Staff, to_staff_id)
+    if (
+        handoff is None
+        or handoff.staff_id != staff.id
+        or handoff.status != HandoffStatus.claimed
+        or target is None
+        or not target.active
+        or target.territory_id != handoff.territory_id
+        or target.id == staff.id
+    ):
+        raise Forbidden("cannot transfer this case to that person")
+    handoff.staff_id = target.id
+    handoff.last_activity_at = clock.now()
+    uow.session.add(handoff)
+    uow.session.add(
+        AuditLog(
+            at=clock.now(),
+            actor=f"staff:{staff.id}",
+            action="handoff_transfer",
+            subject=f"staff:{target.id}",
+            detail={"handoff": case_id},
+        )
+    )
+    _event(uow, clock, "handoff_transferred", handoff)
+    uow.commit()
+    return _case(uow, handoff)
+
+
+def close(
+    uow: UnitOfWork,
+    clock: Clock,
+    case_id: int,
+    *,
+    by: str,
+    staff: StaffView | None = None,
+    outcome: HandoffOutcome | None = None,
+) -> CaseView | None:
+    """Close a case (by the resident or by its staff member). None if it was already closed."""
+    handoff = uow.session.get(Handoff, case_id)
+    if handoff is None:
+        return None
+    if staff is not None and handoff.staff_id != staff.id:
+        raise Forbidden("not this staff member's case")
+    if handoff.status == HandoffStatus.closed:
+        return None
+    now = clock.now()
+    handoff.status, handoff.closed_at, handoff.closed_by = HandoffStatus.closed, now, by
+    handoff.outcome = outcome
+    uow.session.add(handoff)
+    uow.session.exec(delete(HandoffMessage).where(col(HandoffMessage.handoff_id) == case_id))
+    _event(uow, clock, "handoff_closed", handoff, outcome=str(outcome) if outcome else None, by=by)
+    uow.commit()
+    return _case(uow, handoff)
+
+
+def set_outcome(uow: UnitOfWork, clock: Clock, case_id: int, staff: StaffView, outcome: HandoffOutcome) -> bool:
+    """The outcome of a case the resident ended (the staff member still says how it went)."""
+    handoff = uow.session.get(Handoff, case_id)
+    if handoff is None or handoff.staff_id != staff.id or handoff.status != HandoffStatus.closed:
+        return False
+    handoff.outcome = outcome
+    uow.session.add(handoff)
+    _event(uow, clock, "handoff_outcome", handoff, outcome=str(outcome))
+    uow.commit()
+    return True
+
+
+def add_note(uow: UnitOfWork, clock: Clock, staff: StaffView, note: str) -> bool:
+    """A note on the staff member's most recently closed case."""
+    handoff = uow.session.exec(
+        select(Handoff)
+        .where(Handoff.staff_id == staff.id, Handoff.status == HandoffStatus.closed)
+        .order_by(col(Handoff.closed_at).desc())
+    ).first()
+    if handoff is None:
+        return False
+    handoff.notes = note.strip()[:1000]
+    uow.session.add(handoff)
+    _audit(uow, clock, staff, "handoff_note", handoff)
+    uow.commit()
+    return True
+
+
+# ---------------------------------------------------------------- cards
+
+
+def record_card(uow: UnitOfWork, clock: Clock, case_id: int, staff_id: int, chat_id: int, message_id: int) -> None:
+    uow.session.add(
+        HandoffCard(handoff_id=case_id, staff_id=staff_id, chat_id=chat_id, message_id=message_id, sent_at=clock.now())
+    )
+    uow.commit()
+
+
+def cards_of(uow: UnitOfWork, case_id: int) -> list[HandoffCard]:
+    return list(uow.session.exec(select(HandoffCard).where(HandoffCard.handoff_id == case_id)).all())
+
+
+def due_for_resend(uow: UnitOfWork, clock: Clock) -> list[CaseView]:
+    """Waiting cases nobody took within RESEND_AFTER, not re-sent yet."""
+    rows = uow.session.exec(
+        select(Handoff).where(
+            Handoff.status == HandoffStatus.waiting,
+            col(Handoff.created_at) <= clock.now() - RESEND_AFTER,
+            col(Handoff.resent_at).is_(None),
+        )
+    ).all()
+    return [_case(uow, h) for h in rows]
+
+
+def mark_resent(uow: UnitOfWork, clock: Clock, case_id: int, *, coordinator_told: bool) -> None:
+    handoff = uow.session.get(Handoff, case_id)
+    if handoff is None:
+        return
+    now = clock.now()
+    handoff.resent_at = now
+    if coordinator_told:
+        handoff.coordinator_told_at = now
+    uow.session.add(handoff)
+    uow.commit()

@@ -1,0 +1,186 @@
+"""Staff accounts: single-use expiring invites, onboarding by `/start <code>`, availability, disabling."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from db.engine import UnitOfWork
+from db.models import AuditLog, Quartier, Staff, StaffInvite, StaffRole, Territory
+from outreach.clock import Clock
+
+INVITE_LIFETIME = dt.timedelta(days=7)
+CODE_PREFIX = "st-"  # /start payloads of invites look like st-XXXX (Telegram allows [A-Za-z0-9_-], ≤ 64)
+
+
+class InviteError(ValueError):
+    """The invite cannot be made (unknown territory or quartier…)."""
+
+
+@dataclass(frozen=True)
+class StaffView:
+    id: int
+    first_name: str
+    role: StaffRole
+    territory_id: str | None
+    quartier_ids: tuple[str, ...]
+    available: bool
+    chat_id: int | None
+
+
+def _view(staff: Staff) -> StaffView:
+    assert staff.id is not None
+    return StaffView(
+        id=staff.id,
+        first_name=staff.first_name,
+        role=StaffRole(staff.role),
+        territory_id=staff.territory_id,
+        quartier_ids=tuple(staff.quartier_ids or ()),
+        available=staff.available,
+        chat_id=staff.chat_id,
+    )
+
+
+def create_invite(
+    uow: UnitOfWork,
+    clock: Clock,
+    *,
+    role: StaffRole,
+    territory_id: str | None,
+    first_name: str,
+    quartier_ids: list[str] | None = None,
+) -> StaffInvite:
+    """A new single-use code, valid INVITE_LIFETIME."""
+    if role != StaffRole.admin and territory_id is None:
+        raise InviteError("a relay or a coordinator belongs to a territory (--territory)")
+    if territory_id is not None and uow.session.get(Territory, territory_id) is None:
+        raise InviteError(f"unknown territory {territory_id!r}")
+    for quartier_id in quartier_ids or []:
+        quartier = uow.session.get(Quartier, quartier_id)
+        if quartier is None or quartier.territory_id != territory_id:
+            raise InviteError(f"unknown quartier {quartier_id!r} for territory {territory_id!r}")
+    name = first_name.strip()[:64]
+    if not name:
+        raise InviteError("the first name is needed (--name)")
+    now = clock.now()
+    invite = StaffInvite(
+        code=CODE_PREFIX + secrets.token_urlsafe(15),
+        role=role,
+        territory_id=territory_id,
+        first_name=name,
+        quartier_ids=list(quartier_ids or []),
+        created_at=now,
+        expires_at=now + INVITE_LIFETIME,
+    )
+    uow.session.add(invite)
+    uow.session.add(AuditLog(at=now, actor="cli", action="staff_invite", subject=f"invite:{role}:{territory_id}"))
+    uow.commit()
+    return invite
+
+
+def redeem_invite(uow: UnitOfWork, clock: Clock, code: str, *, telegram_user_id: int, chat_id: int) -> StaffView | None:
+    """Turn this Telegram account into staff. None when the code is unknown, used or expired.
+
+    The claim is one guarded UPDATE, so two accounts racing with the same code cannot both win."""
+    now = clock.now()
+    invite = uow.session.get(StaffInvite, code[:32])
+    if invite is None or invite.used_at is not None or invite.expires_at <= now:
+        return None
+    claimed = uow.session.execute(
+        update(StaffInvite)
+        .where(col(StaffInvite.code) == invite.code, col(StaffInvite.used_at).is_(None))
+        .values(used_at=now)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        uow.rollback()
+        return None
+    staff = uow.session.exec(select(Staff).where(Staff.telegram_user_id == telegram_user_id)).first()
+    if staff is None:
+        staff = Staff(telegram_user_id=telegram_user_id, first_name=invite.first_name, role=invite.role, created_at=now)
+    staff.chat_id = chat_id
+    staff.first_name = invite.first_name
+    staff.role = invite.role
+    staff.territory_id = invite.territory_id
+    staff.quartier_ids = list(invite.quartier_ids)
+    staff.active, staff.disabled_at = True, None
+    uow.session.add(staff)
+    uow.session.flush()
+    invite.staff_id = staff.id
+    uow.session.add(invite)
+    uow.session.add(AuditLog(at=now, actor=f"staff:{staff.id}", action="staff_onboarded", subject=f"staff:{staff.id}"))
+    uow.commit()
+    return _view(staff)
+
+
+def find(uow: UnitOfWork, telegram_user_id: int) -> StaffView | None:
+    """The active staff account behind a Telegram account (a disabled account is no staff at all)."""
+    staff = uow.session.exec(
+        select(Staff).where(Staff.telegram_user_id == telegram_user_id, col(Staff.active).is_(True))
+    ).first()
+    return _view(staff) if staff else None
+
+
+def is_disabled(uow: UnitOfWork, telegram_user_id: int) -> bool:
+    staff = uow.session.exec(select(Staff).where(Staff.telegram_user_id == telegram_user_id)).first()
+    return staff is not None and not staff.active
+
+
+def get(uow: UnitOfWork, staff_id: int) -> StaffView | None:
+    staff = uow.session.get(Staff, staff_id)
+    return _view(staff) if staff and staff.active else None
+
+
+def set_available(uow: UnitOfWork, clock: Clock, staff_id: int, available: bool) -> StaffView | None:
+    staff = uow.session.get(Staff, staff_id)
+    if staff is None or not staff.active:
+        return None
+    staff.available = available
+    uow.session.add(staff)
+    uow.session.add(
+        AuditLog(at=clock.now(), actor=f"staff:{staff_id}", action="available" if available else "unavailable")
+    )
+    uow.commit()
+    return _view(staff)
+
+
+def disable(uow: UnitOfWork, clock: Clock, staff_id: int) -> bool:
+    """The account loses access at once (every handler looks the account up on each update)."""
+    staff = uow.session.get(Staff, staff_id)
+    if staff is None:
+        return False
+    staff.active, staff.available, staff.disabled_at = False, False, clock.now()
+    uow.session.add(staff)
+    uow.session.add(AuditLog(at=clock.now(), actor="cli", action="staff_disabled", subject=f"staff:{staff_id}"))
+    uow.commit()
+    return True
+
+
+def relays_of(uow: UnitOfWork, territory_id: str | None, *, available_only: bool = True) -> list[StaffView]:
+    """The adultes-relais of a territory who can receive cases (on Telegram, active, available)."""
+    query = select(Staff).where(
+        Staff.territory_id == territory_id,
+        Staff.role == StaffRole.relay,
+        col(Staff.active).is_(True),
+        col(Staff.chat_id).is_not(None),
+    )
+    if available_only:
+        query = query.where(col(Staff.available).is_(True))
+    return [_view(s) for s in uow.session.exec(query.order_by(col(Staff.id))).all()]
+
+
+def coordinators_of(uow: UnitOfWork, territory_id: str | None) -> list[StaffView]:
+    query = select(Staff).where(
+        Staff.territory_id == territory_id,
+        Staff.role == StaffRole.coordinator,
+        col(Staff.active).is_(True),
+        col(Staff.chat_id).is_not(None),
+    )
+    return [_view(s) for s in uow.session.exec(query.order_by(col(Staff.id))).all()]
+
+
+def list_all(uow: UnitOfWork) -> list[Staff]:
+    return list(uow.session.exec(select(Staff).order_by(col(Staff.id))).all())
