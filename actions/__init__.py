@@ -1,5 +1,6 @@
 """Rasa custom actions (rasa-sdk), served by the action server. Thin adapters over outreach/."""
 
+from actions.booking import ActionBooking
 from actions.fallback import ActionFallbackLadder
 from actions.place import ActionAskQuartier, ActionPlaceDone, ValidateWhereForm
 from actions.screening import ASK_ACTIONS, ActionScreeningDone, ActionScreeningStart, ValidateScreeningForm
@@ -7,6 +8,7 @@ from actions.screening import ASK_ACTIONS, ActionScreeningDone, ActionScreeningS
 __all__ = [
     "ASK_ACTIONS",
     "ActionAskQuartier",
+    "ActionBooking",
     "ActionFallbackLadder",
     "ActionPlaceDone",
     "ActionScreeningDone",

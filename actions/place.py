@@ -10,6 +10,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.booking import last_request
 from outreach import places
 
 CANCEL_BUTTONS = [
@@ -67,7 +68,7 @@ class ActionAskQuartier(Action):
 
 
 class ActionPlaceDone(Action):
-    """Tell the channel to remember the place (it owns the resident's record) and say what follows."""
+    """Tell the channel to remember the place (it owns the resident's record), then to propose slots."""
 
     def name(self) -> str:
         return "action_place_done"
@@ -81,4 +82,6 @@ class ActionPlaceDone(Action):
             dispatcher.utter_message(response="utter_place_outside")
             return []
         dispatcher.utter_message(json_message={"command": "set_place", "commune": commune, "quartier": quartier})
+        _, wish = last_request(tracker, ("book_appointment",))
+        dispatcher.utter_message(json_message={"command": "book_appointment", "wish": wish})
         return []

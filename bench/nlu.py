@@ -9,25 +9,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import tempfile
 import time
-from pathlib import Path
 
 import yaml
 
+from bench.common import machine, percentile, publish
 from outreach import PROJECT_ROOT
 from outreach.rasa_model import model_path, rasa_env, train
 
 HELDOUT = PROJECT_ROOT / "tests" / "nlu" / "heldout" / "intents.yml"
 OUTREACH = PROJECT_ROOT / ".venv" / "bin" / "outreach"
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def heldout_messages() -> list[str]:
@@ -119,17 +112,14 @@ def main() -> None:
     report: dict[str, object] = {
         "benchmark": "nlu",
         "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": machine(),
         "model": str(model_path().relative_to(PROJECT_ROOT)),
         **parse_batch(args.messages),
         "target": "p95 < 30 ms per message; training < 5 min",
     }
     if args.train:
         report["training_from_scratch_s"] = round(training_time(), 1)
-    print(json.dumps(report, indent=2, ensure_ascii=False))
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "nlu.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    publish("nlu", report)
 
 
 if __name__ == "__main__":

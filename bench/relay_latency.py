@@ -13,14 +13,13 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import random
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from bench.turn_latency import percentile
+from bench.common import machine, percentile, publish
 from sandbox.client import EmulatorClient
 from sandbox.launch import PROJECT_ROOT, launch_outreach
 
@@ -99,7 +98,8 @@ async def main(residents: int, relays: int, messages: int) -> dict[str, object]:
             for i in range(residents):
                 people.append(await open_case(telegram, 9000 + i))
                 taker = staff[i % relays]
-                card = await taker.wait_for(lambda m: "Je prends" in m.buttons, timeout=30)
+                name = f"Habitant{9000 + i}"
+                card = await taker.wait_for(lambda m, name=name: m.text.startswith(f"🆕 {name}"), timeout=30)
                 await taker.press("Je prends", message=card)
                 await people[-1].wait_for(lambda m: "Bonjour, c'est" in m.text, timeout=30)
 
@@ -121,7 +121,7 @@ async def main(residents: int, relays: int, messages: int) -> dict[str, object]:
     return {
         "benchmark": "relay_latency",
         "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": machine(),
         "residents": residents,
         "relays": relays,
         "messages_relayed": len(latencies),
@@ -141,7 +141,4 @@ if __name__ == "__main__":
     parser.add_argument("--messages", type=int, default=10)
     args = parser.parse_args()
     report = asyncio.run(main(args.residents, args.relays, args.messages))
-    print(json.dumps(report, indent=2, ensure_ascii=False))
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "relay_latency.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    publish("relay_latency", report)

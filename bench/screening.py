@@ -35,9 +35,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def varied_profile(rnd: random.Random) -> Profile:
     """A plausible resident of a priority neighbourhood, with a few unanswered questions."""
-    activity = rnd.choices(
-        ["employed", "jobseeker", "student", "inactive", "retired"], weights=[38, 20, 8, 20, 14]
-    )[0]
+    activity = rnd.choices(["employed", "jobseeker", "student", "inactive", "retired"], weights=[38, 20, 8, 20, 14])[0]
     ages = {"retired": (66, 88), "student": (19, 25)}.get(activity, (22, 62))
     age = rnd.randint(*ages)
     couple = rnd.random() < (0.15 if activity == "student" else 0.45)

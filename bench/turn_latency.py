@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import platform
 import random
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
+from bench.common import machine, percentile, publish
 from sandbox.client import EmulatorClient
 from sandbox.launch import launch_outreach
 
@@ -33,11 +32,6 @@ MESSAGES = [
     "hello",
     "vous pouvez m'aider ?",
 ]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 async def resident(telegram: EmulatorClient, user_id: int, turns: int, warmup: int) -> list[float]:
@@ -87,7 +81,7 @@ async def main(residents: int, turns: int, warmup: int) -> dict[str, object]:
     return {
         "benchmark": "turn_latency",
         "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}",
+        "machine": machine(),
         "residents": residents,
         "turns_measured": len(latencies),
         "update_to_reply_p50_ms": round(percentile(server, 50), 1),
@@ -108,7 +102,4 @@ if __name__ == "__main__":
     parser.add_argument("--warmup", type=int, default=2)
     args = parser.parse_args()
     report = asyncio.run(main(args.residents, args.turns, args.warmup))
-    print(json.dumps(report, indent=2, ensure_ascii=False))
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "turn_latency.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    publish("turn_latency", report)

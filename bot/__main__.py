@@ -9,12 +9,14 @@ import signal
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot import staff
-from bot.app import Services, running
+from bot.app import Services, running, warm_screening
 from db.engine import make_engine
 from outreach.clock import SystemClock
 from outreach.config import Settings
 from outreach.logs import setup_logging
+from outreach.outbox import Dispatcher
 from outreach.rasa import RasaClient
+from outreach.senders import BotApiSender
 from outreach.services import housekeeping
 
 log = logging.getLogger("outreach.service")
@@ -50,10 +52,17 @@ async def serve(settings: Settings) -> None:
             max_instances=1,
             coalesce=True,
         )
+        if settings.telegram_bot_token is not None:  # every proactive message leaves through the outbox
+            sender = BotApiSender(settings.telegram_api_base_url, settings.telegram_bot_token.get_secret_value())
+            Dispatcher.from_settings(engine, clock, sender, settings).add_job(scheduler, seconds=1.0)
         scheduler.start()
+        # OpenFisca's first simulation is slow (~4 s): done in a worker thread now, not for the first resident
+        today = clock.now().astimezone(settings.tz).date()
+        warming = asyncio.create_task(warm_screening(today))
         log.info("service ready (%s mode)", "webhook" if settings.webhook_url else "polling")
         await stop.wait()
         scheduler.shutdown(wait=False)
+        warming.cancel()
     await services.rasa.aclose()
     engine.dispose()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import datetime as dt
 import hashlib
 import logging
 import time
@@ -31,7 +32,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import staff, texts
+from bot import booking, staff, texts
 from db.engine import UnitOfWork
 from outreach import screening
 from outreach.clock import Clock
@@ -40,7 +41,7 @@ from outreach.rasa import RasaClient, RasaUnavailable
 from outreach.replies import Reply, split_text
 from outreach.screening import present, questions
 from outreach.screening.model import Profile
-from outreach.services import handoffs, residents, screenings
+from outreach.services import followups, handoffs, residents, screenings
 from outreach.services import staff as staff_service
 from outreach.services.residents import ResidentView
 
@@ -388,6 +389,14 @@ async def remember_place(
 _SCREENING_LOCK = asyncio.Lock()  # one OpenFisca computation at a time (CPU-bound, in a worker thread)
 
 
+async def warm_screening(today: dt.date) -> None:
+    """OpenFisca's first simulation, at start-up (in a worker thread, under the same lock as screenings)."""
+    from outreach.screening import national
+
+    async with _SCREENING_LOCK:
+        await asyncio.to_thread(national.warm_up, today)
+
+
 async def run_screening(
     services: Services, bot: object, chat_id: int, resident: ResidentView, data: dict | None = None
 ) -> None:
@@ -409,6 +418,7 @@ async def run_screening(
                 uow, resident.id, commune_name=str(answers["commune"]), quartier_id=answers.get("quartier")
             )
         screening_id = screenings.record(uow, services.clock, resident.id, profile, result, complex_case=complex_case)
+        followups.schedule_followups(uow, services.clock, screening_id, tz=services.settings.tz)
         stored = screenings.latest(uow, resident.id)
     shown = stored[1] if stored else []
     if complex_case:  # the rules say a person should look at it: the case opens by itself
@@ -424,6 +434,8 @@ async def run_screening(
 async def channel_button(services: Services, bot: object, chat_id: int, resident: ResidentView, payload: str) -> None:
     """A button the channel answers itself ("!why:…", "!how:…" after a screening)."""
     verb, _, rest = payload[1:].partition(":")
+    if await booking.channel_button(services, bot, chat_id, resident, verb, rest.split(":") if rest else []):
+        return
     first, _, second = rest.partition(":")
     if verb == "terr" and first.isdigit():
         await staff.territory_chosen(services, bot, chat_id, resident, int(first), second)
@@ -452,7 +464,27 @@ async def hand_off(
     await staff.open_case(services, bot, chat_id, resident, str((data or {}).get("source") or "talk_to_human"))
 
 
+async def booking_command(
+    services: Services, bot: object, chat_id: int, resident: ResidentView, data: dict | None = None
+) -> None:
+    """Rasa recognised an appointment request; the channel books, lists, cancels or moves it."""
+    data = data or {}
+    command, wish = str(data.get("command")), str(data.get("wish") or "")
+    if command == "book_appointment":
+        await booking.start_booking(services, bot, chat_id, resident, wish)
+    elif command == "reschedule_appointment":
+        await booking.reschedule(services, bot, chat_id, resident, wish)
+    elif command == "cancel_appointment":
+        await booking.ask_cancel(services, bot, chat_id, resident)
+    else:
+        await booking.my_appointments(services, bot, chat_id, resident)
+
+
 RASA_COMMANDS = {
+    "book_appointment": booking_command,
+    "reschedule_appointment": booking_command,
+    "cancel_appointment": booking_command,
+    "my_appointments": booking_command,
     "my_data": show_my_data,
     "stop_messages": stop_proactive,
     "set_place": remember_place,
@@ -602,6 +634,7 @@ def build_application(services: Services) -> Application:
     application.add_handler(CallbackQueryHandler(consent_answer, pattern=r"^c:(yes|no)$"))
     application.add_handler(CallbackQueryHandler(data_action, pattern=r"^d:(export|erase|erase!|keep)$"))
     application.add_handler(CallbackQueryHandler(button_press, pattern=r"^b:[A-Za-z0-9_-]{1,24}$"))
+    application.add_handler(CallbackQueryHandler(booking.outbox_button, pattern=r"^(r|f):"))  # outbox buttons
     application.add_handler(CallbackQueryHandler(expired_button))  # anything else: forged or stale
     application.add_handler(MessageHandler(private & filters.TEXT, text_message))
     application.add_handler(MessageHandler(private & ~filters.TEXT, non_text))

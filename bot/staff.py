@@ -232,13 +232,31 @@ async def announce_case(services: Services, bot: object, chat_id: int, case: Cas
         )
         await bot.send_message(chat_id, opened)  # type: ignore[attr-defined]
     else:
-        when = office_hours.say_when(office_hours.next_opening(now, tz), now, tz)
-        if office_hours.is_open(now, tz):  # open, but nobody available right now: the next half-day
-            when = office_hours.say_when(office_hours.next_opening(now + _HALF_DAY, tz), now, tz)
+        soonest = now + _HALF_DAY if office_hours.is_open(now, tz) else now  # open, but nobody available
+        opening = next_permanence(services, case) or office_hours.next_opening(soonest, tz)
+        when = office_hours.say_when(opening, now, tz)
         await bot.send_message(chat_id, texts.HANDOFF_OPENED_CLOSED_HOURS.format(quand=when))  # type: ignore[attr-defined]
 
 
 _HALF_DAY = dt.timedelta(hours=3)
+
+
+def next_permanence(services: Services, case: CaseView) -> dt.datetime | None:
+    """When the adulte-relais of the resident's own quartier is next at their permanence, if known."""
+    from outreach.services import booking
+
+    with services.uow() as uow:
+        slots = booking.next_free_slots(
+            uow,
+            services.clock,
+            territory_id=case.territory_id,
+            quartier_id=case.quartier_id,
+            limit=3,
+            notice=dt.timedelta(0),
+            tz=services.settings.tz,
+        )
+    own = [slot.starts_at for slot in slots if slot.proximity == 0]
+    return min(own) if own else None
 
 
 async def ask_territory(services: Services, bot: object, chat_id: int, resident: ResidentView, case: CaseView) -> None:
@@ -520,8 +538,27 @@ async def _appointments(
     case_id: int | None,
     rest: list[str],
 ) -> None:
+    from bot import booking
+
     await update.callback_query.answer()
-    await context.bot.send_message(update.effective_chat.id, texts.STAFF_NO_APPOINTMENTS)
+    await booking.staff_agenda(services, context.bot, update.effective_chat.id, member)
+
+
+async def _mark(
+    services: Services,
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    member: StaffView,
+    case_id: int | None,
+    rest: list[str],
+) -> None:
+    """After an appointment: seen / no_show / excused, one button ("s:mark:<appointment id>:<status>")."""
+    from bot import booking
+
+    if case_id is None or not rest:
+        await update.callback_query.answer(texts.BUTTON_EXPIRED_ALERT)
+        return
+    await booking.staff_mark(services, update, member, case_id, rest[0])
 
 
 async def _edit_cards(
@@ -750,6 +787,7 @@ _STAFF_ACTIONS = {
     "pending": _pending,
     "mine": _mine,
     "rdv": _appointments,
+    "mark": _mark,
     "take": _take,
     "later": _later,
     "focus": _focus,

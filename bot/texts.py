@@ -80,10 +80,14 @@ HANDOFF_FALLBACK = "Je n'arrive pas à bien comprendre, pardon. " + HANDOFF_OPEN
 HANDOFF_SCREENING = "Votre situation mérite d'être regardée avec une personne. " + HANDOFF_OPENED
 HANDOFF_ALREADY = "Un adulte-relais a déjà votre demande. Il va vous répondre ici. Écrivez « fin » pour annuler."
 HANDOFF_QUEUED = "C'est noté, je le transmets à l'adulte-relais dès qu'il vous répond."
-HANDOFF_CLAIMED = "Bonjour, c'est {prenom}, adulte-relais. Je lis vos messages, je vous réponds ici. Écrivez « fin » pour terminer."
+HANDOFF_CLAIMED = (
+    "Bonjour, c'est {prenom}, adulte-relais. Je lis vos messages, je vous réponds ici. Écrivez « fin » pour terminer."
+)
 HANDOFF_FROM_STAFF = "{prenom} : {texte}"
 HANDOFF_TRANSFERRED = "{prenom} va continuer avec vous. Il ou elle lit vos messages."
-HANDOFF_CLOSED = "{prenom} a terminé la conversation. Je suis de nouveau là pour vous aider. Comment l'avez-vous trouvée ?"
+HANDOFF_CLOSED = (
+    "{prenom} a terminé la conversation. Je suis de nouveau là pour vous aider. Comment l'avez-vous trouvée ?"
+)
 HANDOFF_ENDED_BY_RESIDENT = "C'est terminé, merci. Je suis de nouveau là pour vous aider. Comment l'avez-vous trouvée ?"
 HANDOFF_CANCELLED_WAITING = "D'accord, j'annule la demande. Je suis de nouveau là pour vous aider."
 SATISFACTION_THANKS = "Merci pour votre réponse ! Elle aide les adultes-relais à s'améliorer."
@@ -113,7 +117,9 @@ CARD = "🆕 {prenom}{quartier} — {raison}\nEn attente depuis {attente}.{droit
 CARD_TAKE = "Je prends"
 CARD_LATER = "Plus tard"
 CARD_TAKEN_BY = "✔️ Pris par {prenom}"
-CARD_TAKEN_BY_YOU = "Vous avez pris le cas de {prenom}. Vos messages ici lui sont envoyés. Pour finir : « Clore » dans Mes cas."
+CARD_TAKEN_BY_YOU = (
+    "Vous avez pris le cas de {prenom}. Vos messages ici lui sont envoyés. Pour finir : « Clore » dans Mes cas."
+)
 CARD_GONE = "Ce cas n'est plus en attente."
 CARD_LATER_OK = "D'accord. Le cas reste dans « Cas en attente »."
 CASE_LINE = "{prenom}{quartier} — {raison}"

@@ -327,3 +327,135 @@ __all__ = [
     "StaffRole",
     "Territory",
 ]
+
+
+# ---------------------------------------------------------------- booking (appointments, permanences)
+
+from sqlalchemy import CheckConstraint, Time  # noqa: E402 - kept in this section on purpose
+
+
+class AppointmentStatus(enum.StrEnum):
+    booked = "booked"
+    cancelled = "cancelled"
+    seen = "seen"  # the resident came
+    no_show = "no_show"  # did not come, did not warn
+    excused = "excused"  # did not come, but warned (or a good reason)
+
+
+class AppointmentChannel(enum.StrEnum):
+    permanence = "permanence"  # at the place of the permanence
+    telephone = "telephone"  # the adulte-relais calls during the permanence
+
+
+class Lieu(SQLModel, table=True):
+    """A place where an adulte-relais holds permanences (centre social, maison de quartier...)."""
+
+    id: str = Field(primary_key=True, max_length=64)  # slug
+    name: str = Field(max_length=120)
+    address: str = Field(max_length=200)
+    commune_insee: str = Field(foreign_key="commune.insee", max_length=5)
+    quartier_id: str | None = Field(default=None, foreign_key="quartier.id", index=True, max_length=64)
+    territory_id: str = Field(foreign_key="territory.id", index=True, max_length=32)
+    accessibility: str | None = Field(default=None, max_length=300)
+    map_url: str | None = Field(default=None, max_length=300)
+
+
+class Permanence(SQLModel, table=True):
+    """Weekly office hours of an adulte-relais in a place, cut into bookable slots."""
+
+    __table_args__ = (
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="ck_permanence_weekday"),
+        CheckConstraint("end_time > start_time", name="ck_permanence_hours"),
+        CheckConstraint("slot_minutes BETWEEN 5 AND 240", name="ck_permanence_slot"),
+        CheckConstraint("capacity BETWEEN 1 AND 20", name="ck_permanence_capacity"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(foreign_key="staff.id", index=True)  # the adulte-relais
+    lieu_id: str = Field(foreign_key="lieu.id", index=True, max_length=64)
+    weekday: int  # 0 = Monday ... 6 = Sunday
+    start_time: dt.time = Field(sa_type=Time())  # local time (Settings.timezone)
+    end_time: dt.time = Field(sa_type=Time())
+    slot_minutes: int = 30
+    capacity: int = 1  # residents per slot
+    topics: list[str] = Field(default_factory=list, sa_type=JsonType)  # empty: every topic
+    active: bool = True
+    created_at: dt.datetime = Field(sa_type=UTCDateTime(), nullable=False)
+
+
+class Closure(SQLModel, table=True):
+    """A period without appointments: for one permanence, or for every permanence of a place."""
+
+    __table_args__ = (
+        CheckConstraint("permanence_id IS NOT NULL OR lieu_id IS NOT NULL", name="ck_closure_target"),
+        CheckConstraint("ends_at > starts_at", name="ck_closure_period"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    permanence_id: int | None = Field(
+        default=None, sa_column=Column(ForeignKey("permanence.id", ondelete="CASCADE"), index=True)
+    )
+    lieu_id: str | None = Field(
+        default=None, sa_column=Column(ForeignKey("lieu.id", ondelete="CASCADE"), index=True)
+    )
+    starts_at: dt.datetime = Field(sa_type=UTCDateTime(), nullable=False)
+    ends_at: dt.datetime = Field(sa_type=UTCDateTime(), nullable=False)
+    reason: str = Field(default="", max_length=200)
+    created_at: dt.datetime = Field(sa_type=UTCDateTime(), nullable=False)
+
+
+class Appointment(SQLModel, table=True):
+    """A resident's appointment in one slot of a permanence."""
+
+    __table_args__ = (
+        Index("ix_appointment_slot", "permanence_id", "starts_at"),
+        Index("ix_appointment_resident_status", "resident_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    resident_id: int = Field(sa_column=Column(ForeignKey("resident.id", ondelete="CASCADE"), nullable=False))
+    permanence_id: int = Field(foreign_key="permanence.id")
+    starts_at: dt.datetime = Field(sa_type=UTCDateTime(), nullable=False)
+    ends_at: dt.datetime = Field(sa_type=UTCDateTime(), nullable=False)
+    topic: str | None = Field(default=None, max_length=64)
+    channel: AppointmentChannel = Field(default=AppointmentChannel.permanence, sa_type=String(16))
+    status: AppointmentStatus = Field(default=AppointmentStatus.booked, sa_type=String(16))
+    cancelled_by: str | None = Field(default=None, max_length=16)  # resident | staff
+    replaces_id: int | None = Field(default=None, foreign_key="appointment.id")  # set by a reschedule
+    created_at: dt.datetime = Field(sa_type=UTCDateTime(), nullable=False)
+    status_at: dt.datetime = Field(sa_type=UTCDateTime(), nullable=False)
+    notes: str | None = Field(default=None, max_length=1000)
+
+
+class AppointmentSeat(SQLModel, table=True):
+    """One row per booked appointment: the unique key makes a double booking impossible.
+
+    A slot of capacity N has seats 0..N-1; two bookings of the same seat violate
+    uq_appointment_seat, on SQLite and PostgreSQL alike. The row goes when the appointment
+    is cancelled (or deleted with the resident).
+    """
+
+    __tablename__ = "appointment_seat"
+    __table_args__ = (
+        UniqueConstraint("permanence_id", "starts_at", "seat_number", name="uq_appointment_seat"),
+        CheckConstraint("seat_number >= 0 AND seat_number < capacity", name="ck_appointment_seat_capacity"),
+    )
+
+    appointment_id: int = Field(
+        sa_column=Column(ForeignKey("appointment.id", ondelete="CASCADE"), primary_key=True)
+    )
+    permanence_id: int = Field(foreign_key="permanence.id")
+    starts_at: dt.datetime = Field(sa_type=UTCDateTime(), nullable=False)
+    seat_number: int
+    capacity: int  # the permanence's capacity when the seat was taken
+
+
+__all__ += [  # the booking section extends the list above
+    "Appointment",
+    "AppointmentChannel",
+    "AppointmentSeat",
+    "AppointmentStatus",
+    "Closure",
+    "Lieu",
+    "Permanence",
+]

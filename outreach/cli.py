@@ -101,7 +101,7 @@ def nlu_parse(
 
 @app.command()
 def screen(
-    batch: Annotated[int, typer.Option("--batch", min=1, max=5000, help="Profiles computed together.")] = 500,
+    batch: Annotated[int, typer.Option("--batch", min=1, max=20000, help="Profiles computed together.")] = 5000,
     today: Annotated[str | None, typer.Option("--date", help="Reference date YYYY-MM-DD (default: today).")] = None,
 ) -> None:
     """Read one profile (JSON) per line on stdin; write one result per line (rights, missing).
@@ -244,6 +244,152 @@ def db_revision(message: Annotated[str, typer.Option("-m", "--message", help="Wh
 
 
 # ---------------------------------------------------------------- booking: demo data, permanences
+
+permanence_app = typer.Typer(help="Weekly permanences of the adultes-relais, and closures.", no_args_is_help=True)
+app.add_typer(permanence_app, name="permanence")
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"erreur : {message}", err=True)
+    return typer.Exit(2)
+
+
+@app.command("seed-demo")
+def seed_demo_command() -> None:
+    """Load demo places, permanences and staff for Dijon and Troyes (idempotent); prints what was added."""
+    import json
+
+    from db.engine import UnitOfWork, make_engine
+    from outreach.clock import SystemClock
+    from outreach.seed import seed_demo
+
+    settings = _settings()
+    prepare_database(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with UnitOfWork(engine) as uow:
+            added = seed_demo(uow, SystemClock())
+    finally:
+        engine.dispose()
+    typer.echo(json.dumps(added))
+
+
+@permanence_app.command("list")
+def permanence_list(
+    territory: Annotated[str | None, typer.Option("--territory", help="dijon or troyes")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Every permanence with its upcoming closures."""
+    import datetime as dt
+    import json
+
+    from db.engine import UnitOfWork, make_engine
+    from outreach.clock import SystemClock
+    from outreach.services import permanences
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with UnitOfWork(engine) as uow:
+            views = permanences.list_permanences(uow, SystemClock(), territory_id=territory)
+    finally:
+        engine.dispose()
+    for view in views:
+        if as_json:
+            typer.echo(
+                json.dumps(
+                    {
+                        "id": view.id, "staff": view.staff_id, "relay": view.relay, "lieu": view.lieu_id,
+                        "territory": view.territory_id, "weekday": view.weekday,
+                        "start": view.start.isoformat("minutes"), "end": view.end.isoformat("minutes"),
+                        "slot_minutes": view.slot_minutes, "capacity": view.capacity, "topics": view.topics,
+                        "active": view.active,
+                        "closures": [
+                            {"from": a.isoformat(), "to": b.isoformat(), "reason": r} for a, b, r in view.closures
+                        ],
+                    },
+                    ensure_ascii=False,
+                )
+            )
+        else:
+            typer.echo(view.describe())
+            for start, end, reason in view.closures:
+                first, last = start.astimezone(settings.tz), (end - dt.timedelta(seconds=1)).astimezone(settings.tz)
+                typer.echo(f"    fermée du {first:%Y-%m-%d %H:%M} au {last:%Y-%m-%d %H:%M} : {reason}")
+
+
+@permanence_app.command("add")
+def permanence_add(
+    staff_id: Annotated[int, typer.Option("--staff", help="Staff id of the adulte-relais (outreach staff list).")],
+    lieu: Annotated[str, typer.Option("--lieu", help="Place id (outreach permanence list).")],
+    day: Annotated[str, typer.Option("--day", help="lundi, mardi, … dimanche")],
+    hours: Annotated[str, typer.Option("--hours", help="e.g. 14h-17h or 9h30-12h")],
+    slot: Annotated[int, typer.Option("--slot", help="Slot length in minutes.")] = 30,
+    capacity: Annotated[int, typer.Option("--capacity", help="Residents per slot.")] = 1,
+    topics: Annotated[str | None, typer.Option("--topics", help="Comma-separated: droits,emploi,… (all)")] = None,
+) -> None:
+    """Add a weekly permanence; prints {"id": …}."""
+    import json
+
+    from db.engine import UnitOfWork, make_engine
+    from outreach.clock import SystemClock
+    from outreach.services import permanences
+
+    try:
+        weekday = permanences.parse_weekday(day)
+        start, end = permanences.parse_hours(hours)
+        topic_list = permanences.parse_topics(topics)
+    except permanences.PermanenceError as exc:
+        raise _fail(str(exc)) from None
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with UnitOfWork(engine) as uow:
+            created = permanences.add_permanence(
+                uow, SystemClock(), staff_id=staff_id, lieu_id=lieu, weekday=weekday, start=start, end=end,
+                slot_minutes=slot, capacity=capacity, topics=topic_list,
+            )
+    except permanences.PermanenceError as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        engine.dispose()
+    typer.echo(json.dumps({"id": created.id}))
+
+
+@permanence_app.command("close")
+def permanence_close(
+    first: Annotated[str, typer.Option("--from", help="First closed day, YYYY-MM-DD.")],
+    last: Annotated[str, typer.Option("--to", help="Last closed day (included), YYYY-MM-DD.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (shown to staff).")] = "fermeture",
+    permanence_id: Annotated[int | None, typer.Option("--permanence", help="Permanence id.")] = None,
+    lieu: Annotated[str | None, typer.Option("--lieu", help="Or a place id: all its permanences.")] = None,
+) -> None:
+    """Close a permanence for some days; appointments already booked then are cancelled and residents told."""
+    import datetime as dt
+    import json
+
+    from db.engine import UnitOfWork, make_engine
+    from outreach.clock import SystemClock
+    from outreach.services import permanences
+
+    try:
+        first_day, last_day = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+    except ValueError:
+        raise _fail("--from et --to au format AAAA-MM-JJ, par exemple 2026-12-24") from None
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with UnitOfWork(engine) as uow:
+            outcome = permanences.close(
+                uow, SystemClock(), first_day=first_day, last_day=last_day, reason=reason,
+                permanence_id=permanence_id, lieu_id=lieu,
+            )
+    except permanences.PermanenceError as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        engine.dispose()
+    typer.echo(json.dumps({"closure": outcome.closure.id, "cancelled_appointments": len(outcome.cancelled)}))
+
 
 def main() -> None:
     try:

@@ -29,6 +29,7 @@ PARTS_OF_DAY = {  # folded words → (start, end)
 WEEKDAYS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
 _CLOCK = re.compile(r"\b([01]?\d|2[0-3])\s*(?:h|heures?|:)\s*([0-5]\d)?\b")
 _DAY_OF_MONTH = re.compile(r"^(?:le\s+)?(\d{1,2})(?:er)?$")
+_DAY_OF_MONTH_IN_TEXT = re.compile(r"\ble\s+(\d{1,2})(?:er)?\b")
 _NEXT_WEEK = re.compile(r"\bsemaine\s+(?:pro|prochaine|d'apres|qui vient)\b")
 _THIS_WEEK = re.compile(r"\bcette\s+semaine\b")
 _FILLER = re.compile(r"\b(?:a|vers|pour|plutot|je peux|c'est mieux|c mieux|ca m'arrange|si possible|svp|stp|ok)\b")
@@ -60,19 +61,27 @@ def _day_window(text: str, today: dt.date) -> tuple[dt.date, dt.date] | None:
         return monday, monday + dt.timedelta(days=4)
     if _THIS_WEEK.search(text):
         return today, today + dt.timedelta(days=max(0, 4 - today.weekday()))
-    if text in ("demain",):
-        return (today + dt.timedelta(days=1),) * 2
-    if text in ("apres demain", "apres-demain"):
+    # the day words may stand inside a sentence ("je voudrais un rdv demain")
+    if re.search(r"\bapres\s?demain\b", text):
         return (today + dt.timedelta(days=2),) * 2
-    if text in ("aujourd'hui", "aujourdhui", "ce jour"):
+    if re.search(r"\bdemain\b", text):
+        return (today + dt.timedelta(days=1),) * 2
+    if re.search(r"\b(?:aujourd'hui|aujourdhui|ce jour)\b", text):
         return today, today
-    for index, name in enumerate(WEEKDAYS):
-        if re.fullmatch(rf"(?:ce\s+)?{name}(?:\s+(?:prochain|qui vient))?", text):
-            ahead = (index - today.weekday()) % 7 or 7
-            if "prochain" in text and ahead < 7:
-                ahead = ahead if ahead > 1 else ahead + 7
-            return (today + dt.timedelta(days=ahead),) * 2
-    match = _DAY_OF_MONTH.match(text)
+    # "mardi je peux pas, mercredi ?": the last day named is the one wished
+    named = [
+        (found.start(), index, found.group(0))
+        for index, name in enumerate(WEEKDAYS)
+        for found in re.finditer(rf"\b(?:ce\s+)?{name}(?:\s+(?:prochain|qui vient))?\b", text)
+    ]
+    if named:
+        _, index, words = max(named)
+        ahead = (index - today.weekday()) % 7 or 7
+        if "prochain" in words and ahead < 7:
+            ahead = ahead if ahead > 1 else ahead + 7
+        return (today + dt.timedelta(days=ahead),) * 2
+    in_text = _DAY_OF_MONTH_IN_TEXT.findall(text)
+    match = _DAY_OF_MONTH.match(text) or (re.match(r"(\d+)", in_text[-1]) if in_text else None)
     if match:
         day = int(match.group(1))
         year, month = today.year, today.month

@@ -65,7 +65,7 @@ def _chunks(lines: Iterable[str], size: int) -> Iterator[list[tuple[int, str]]]:
         yield chunk
 
 
-def screen_lines(source: IO[str], sink: IO[str], *, batch_size: int = 500, today: dt.date | None = None) -> int:
+def screen_lines(source: IO[str], sink: IO[str], *, batch_size: int = 5000, today: dt.date | None = None) -> int:
     """Screen every line of `source`; returns the number of lines answered. Output order = input order."""
     day = today or SystemClock().now().date()
     answered = 0

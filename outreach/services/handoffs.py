@@ -56,7 +56,8 @@ class CaseView:
     resident_public_id: str
     resident_chat_id: int
     first_name: str
-    quartier: str | None
+    quartier: str | None  # its name, for people to read
+    quartier_id: str | None
     territory_id: str | None
     reason: str
     source: str
@@ -78,6 +79,7 @@ def _case(uow: UnitOfWork, handoff: Handoff) -> CaseView:
         resident_chat_id=resident.chat_id,
         first_name=resident.first_name or "Un habitant",
         quartier=quartier.name if quartier else None,
+        quartier_id=handoff.quartier_id,
         territory_id=handoff.territory_id,
         reason=handoff.reason,
         source=handoff.source,

@@ -27,6 +27,11 @@ EXPECTED_TABLES = {
     "handoff",
     "handoff_card",
     "handoff_message",
+    "lieu",
+    "permanence",
+    "closure",
+    "appointment",
+    "appointment_seat",
     "alembic_version",
 }
 

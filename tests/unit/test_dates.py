@@ -57,3 +57,16 @@ def test_this_afternoon_starts_now_at_the_earliest() -> None:
 @pytest.mark.parametrize("nothing", ["", "je sais pas", "quand vous voulez", "n'importe"])
 def test_no_date_gives_nothing(nothing: str) -> None:
     assert parse_wish(nothing, NOW, PARIS) is None
+
+
+@pytest.mark.parametrize(
+    ("sentence", "day"),
+    [
+        ("je voudrais un rdv demain aprem", 25),
+        ("bonjour, un rendez-vous jeudi matin svp", 26),
+        ("le 14 je peux pas, le 27 ?", 27),
+        ("mardi c pas possible, jeudi ca va ?", 26),
+    ],
+)
+def test_the_day_is_found_inside_a_sentence_and_the_last_one_named_wins(sentence: str, day: int) -> None:
+    assert parse_wish(sentence, NOW, PARIS).start.date() == dt.date(2026, 11, day)
