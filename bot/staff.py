@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -37,6 +38,18 @@ def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
 
 def markup(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton(t, callback_data=d) for t, d in row] for row in rows])
+
+
+@dataclass(frozen=True)
+class Press:
+    """A staff button press, as the handlers of _STAFF_ACTIONS receive it."""
+
+    services: Services
+    update: Update
+    context: ContextTypes.DEFAULT_TYPE
+    member: StaffView
+    case_id: int | None  # the number after the verb ("s:take:12")
+    rest: list[str]  # what follows it
 
 
 class StaffFilter(filters.UpdateFilter):
@@ -440,30 +453,24 @@ async def staff_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     arg = parts[2] if len(parts) > 2 else ""
     case_id = int(arg) if arg.isdigit() else None
     try:
-        await _STAFF_ACTIONS.get(verb, _unknown)(services, update, context, member, case_id, parts[3:])
+        await _STAFF_ACTIONS.get(verb, _unknown)(Press(services, update, context, member, case_id, parts[3:]))
     except handoffs.Forbidden:
         await query.answer(texts.STAFF_NOT_FOR_YOU, show_alert=True)
 
 
-async def _unknown(
-    services: Services,
-    update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
-    member: StaffView,
-    case_id: int | None,
-    rest: list[str],
-) -> None:
+async def _unknown(press: Press) -> None:
+    update = press.update
     await update.callback_query.answer(texts.BUTTON_EXPIRED_ALERT)
 
 
-async def _availability(
-    services: Services,
-    update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
-    member: StaffView,
-    case_id: int | None,
-    rest: list[str],
-) -> None:
+async def _availability(press: Press) -> None:
+    services, update, context, member, case_id = (
+        press.services,
+        press.update,
+        press.context,
+        press.member,
+        press.case_id,
+    )
     query = update.callback_query
     available = case_id == 1
     with services.uow() as uow:
@@ -477,14 +484,8 @@ async def _availability(
             await send_menu(context.bot, update.effective_chat.id, updated)
 
 
-async def _pending(
-    services: Services,
-    update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
-    member: StaffView,
-    case_id: int | None,
-    rest: list[str],
-) -> None:
+async def _pending(press: Press) -> None:
+    services, update, context, member = press.services, press.update, press.context, press.member
     await update.callback_query.answer()
     with services.uow() as uow:
         waiting = handoffs.waiting_in(uow, member.territory_id)
@@ -503,14 +504,8 @@ async def _pending(
         )
 
 
-async def _mine(
-    services: Services,
-    update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
-    member: StaffView,
-    case_id: int | None,
-    rest: list[str],
-) -> None:
+async def _mine(press: Press) -> None:
+    services, update, context, member = press.services, press.update, press.context, press.member
     await update.callback_query.answer()
     with services.uow() as uow:
         cases = handoffs.mine(uow, member.id)
@@ -530,29 +525,17 @@ async def _mine(
         )
 
 
-async def _appointments(
-    services: Services,
-    update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
-    member: StaffView,
-    case_id: int | None,
-    rest: list[str],
-) -> None:
+async def _appointments(press: Press) -> None:
+    services, update, context, member = press.services, press.update, press.context, press.member
     from bot import booking
 
     await update.callback_query.answer()
     await booking.staff_agenda(services, context.bot, update.effective_chat.id, member)
 
 
-async def _mark(
-    services: Services,
-    update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
-    member: StaffView,
-    case_id: int | None,
-    rest: list[str],
-) -> None:
+async def _mark(press: Press) -> None:
     """After an appointment: seen / no_show / excused, one button ("s:mark:<appointment id>:<status>")."""
+    services, update, member, case_id, rest = press.services, press.update, press.member, press.case_id, press.rest
     from bot import booking
 
     if case_id is None or not rest:
@@ -575,14 +558,14 @@ async def _edit_cards(
             pass  # too old or already edited: nothing to do
 
 
-async def _take(
-    services: Services,
-    update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
-    member: StaffView,
-    case_id: int | None,
-    rest: list[str],
-) -> None:
+async def _take(press: Press) -> None:
+    services, update, context, member, case_id = (
+        press.services,
+        press.update,
+        press.context,
+        press.member,
+        press.case_id,
+    )
     query = update.callback_query
     if case_id is None:
         await query.answer(texts.BUTTON_EXPIRED_ALERT)
@@ -610,25 +593,19 @@ async def _take(
         await relay_to_staff(context.bot, update.effective_chat.id, case.first_name, item.kind, item.text, item.file_id)
 
 
-async def _later(
-    services: Services,
-    update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
-    member: StaffView,
-    case_id: int | None,
-    rest: list[str],
-) -> None:
+async def _later(press: Press) -> None:
+    update = press.update
     await update.callback_query.answer(texts.CARD_LATER_OK)
 
 
-async def _focus(
-    services: Services,
-    update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
-    member: StaffView,
-    case_id: int | None,
-    rest: list[str],
-) -> None:
+async def _focus(press: Press) -> None:
+    services, update, context, member, case_id = (
+        press.services,
+        press.update,
+        press.context,
+        press.member,
+        press.case_id,
+    )
     if case_id is None:
         raise handoffs.Forbidden("no case")
     with services.uow() as uow:
@@ -644,14 +621,14 @@ def _outcome_keyboard(case_id: int, *, after: bool = False) -> InlineKeyboardMar
     )
 
 
-async def _close(
-    services: Services,
-    update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
-    member: StaffView,
-    case_id: int | None,
-    rest: list[str],
-) -> None:
+async def _close(press: Press) -> None:
+    services, update, context, member, case_id = (
+        press.services,
+        press.update,
+        press.context,
+        press.member,
+        press.case_id,
+    )
     if case_id is None:
         raise handoffs.Forbidden("no case")
     with services.uow() as uow:
@@ -673,14 +650,15 @@ def _parse_outcome(rest: list[str]) -> HandoffOutcome | None:
         return None
 
 
-async def _closed_with_outcome(
-    services: Services,
-    update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
-    member: StaffView,
-    case_id: int | None,
-    rest: list[str],
-) -> None:
+async def _closed_with_outcome(press: Press) -> None:
+    services, update, context, member, case_id, rest = (
+        press.services,
+        press.update,
+        press.context,
+        press.member,
+        press.case_id,
+        press.rest,
+    )
     query = update.callback_query
     outcome = _parse_outcome(rest)
     if case_id is None or outcome is None:
@@ -710,14 +688,8 @@ async def _closed_with_outcome(
         )
 
 
-async def _outcome_after(
-    services: Services,
-    update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
-    member: StaffView,
-    case_id: int | None,
-    rest: list[str],
-) -> None:
+async def _outcome_after(press: Press) -> None:
+    services, update, member, case_id, rest = press.services, press.update, press.member, press.case_id, press.rest
     query = update.callback_query
     outcome = _parse_outcome(rest)
     with services.uow() as uow:
@@ -733,14 +705,14 @@ async def _outcome_after(
     await query.edit_message_text(f"Issue enregistrée : {handoffs.OUTCOME_LABELS[outcome]}. Pour une note : /note …")
 
 
-async def _transfer(
-    services: Services,
-    update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
-    member: StaffView,
-    case_id: int | None,
-    rest: list[str],
-) -> None:
+async def _transfer(press: Press) -> None:
+    services, update, context, member, case_id = (
+        press.services,
+        press.update,
+        press.context,
+        press.member,
+        press.case_id,
+    )
     if case_id is None:
         raise handoffs.Forbidden("no case")
     with services.uow() as uow:
@@ -757,14 +729,15 @@ async def _transfer(
     )
 
 
-async def _transfer_to(
-    services: Services,
-    update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
-    member: StaffView,
-    case_id: int | None,
-    rest: list[str],
-) -> None:
+async def _transfer_to(press: Press) -> None:
+    services, update, context, member, case_id, rest = (
+        press.services,
+        press.update,
+        press.context,
+        press.member,
+        press.case_id,
+        press.rest,
+    )
     query = update.callback_query
     if case_id is None or not rest or not rest[0].isdigit():
         await query.answer(texts.BUTTON_EXPIRED_ALERT)
