@@ -13,10 +13,12 @@ from sqlmodel import col, delete, select
 
 from db.engine import UnitOfWork
 from db.models import (
+    Appointment,
     AuditLog,
     ButtonToken,
     Commune,
     Event,
+    Handoff,
     OutboxMessage,
     OutboxStatus,
     Quartier,
@@ -231,6 +233,26 @@ def export(uow: UnitOfWork, clock: Clock, resident_id: int) -> dict[str, Any]:
         "cree_le": _iso(resident.created_at),
         "messages_programmes": [{"type": m.kind, "prevu_le": _iso(m.due_at), "statut": str(m.status)} for m in outbox],
         "points_sur_mes_droits": screenings.export(uow, resident_id),
+        "rendez_vous": [
+            {
+                "le": _iso(a.starts_at),
+                "par_telephone": a.channel == "telephone",
+                "sujet": a.topic,
+                "statut": str(a.status),
+            }
+            for a in uow.session.exec(select(Appointment).where(Appointment.resident_id == resident_id)).all()
+        ],
+        "demandes_a_un_adulte_relais": [
+            {
+                "le": _iso(h.created_at),
+                "motif": h.reason,
+                "statut": str(h.status),
+                "issue": h.outcome,
+                "note": h.notes,
+                "avis": h.satisfaction,
+            }
+            for h in uow.session.exec(select(Handoff).where(Handoff.resident_id == resident_id)).all()
+        ],
     }
 
 

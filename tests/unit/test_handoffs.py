@@ -102,6 +102,8 @@ def test_close_transfer_satisfaction_and_erasure(engine: Engine, clock: FrozenCl
         assert handoffs.set_satisfaction(uow, clock, resident_id, case.id, 5)
         assert not handoffs.set_satisfaction(uow, clock, resident_id, case.id, 9)
         assert handoffs.open_for_resident(uow, resident_id) is None
+        [exported] = residents.export(uow, clock, resident_id)["demandes_a_un_adulte_relais"]
+        assert (exported["issue"], exported["avis"]) == ("rendez_vous", 5)
         residents.erase(uow, clock, resident_id)
     with UnitOfWork(engine) as uow:
         assert uow.session.exec(select(Handoff)).all() == []
