@@ -99,8 +99,20 @@ def redeem_invite(uow: UnitOfWork, clock: Clock, code: str, *, telegram_user_id:
         uow.rollback()
         return None
     staff = uow.session.exec(select(Staff).where(Staff.telegram_user_id == telegram_user_id)).first()
+    if staff is None:  # an account prepared beforehand (seed-demo, a coordinator) waiting for its Telegram
+        staff = uow.session.exec(
+            select(Staff)
+            .where(
+                Staff.first_name == invite.first_name,
+                Staff.role == invite.role,
+                Staff.territory_id == invite.territory_id,
+                col(Staff.telegram_user_id).is_(None),
+            )
+            .order_by(col(Staff.id))
+        ).first()
     if staff is None:
         staff = Staff(telegram_user_id=telegram_user_id, first_name=invite.first_name, role=invite.role, created_at=now)
+    staff.telegram_user_id = telegram_user_id
     staff.chat_id = chat_id
     staff.first_name = invite.first_name
     staff.role = invite.role

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from db.engine import UnitOfWork
-from db.models import AuditLog, Handoff, HandoffOutcome, HandoffStatus, StaffRole
+from db.models import AuditLog, Handoff, HandoffOutcome, HandoffStatus, Staff, StaffRole
 from outreach.clock import FrozenClock
 from outreach.services import handoffs, residents, staff
 
@@ -137,3 +137,15 @@ def test_office_hours_say_plainly_when_someone_answers() -> None:
     )
     lunch = dt.datetime(2026, 12, 1, 11, 45, tzinfo=dt.UTC)  # 12:45 in Paris
     assert office_hours.say_when(office_hours.next_opening(lunch, paris), lunch, paris) == "aujourd'hui à 13 h 30"
+
+
+def test_an_invite_links_the_account_prepared_for_that_person(engine: Engine, clock: FrozenClock) -> None:
+    from outreach.seed import seed_demo
+
+    with UnitOfWork(engine) as uow:
+        seed_demo(uow, clock)
+        prepared = uow.session.exec(select(Staff).where(Staff.first_name == "Samia")).one()
+        invite = staff.create_invite(uow, clock, role=StaffRole.relay, territory_id="dijon", first_name="Samia")
+        member = staff.redeem_invite(uow, clock, invite.code, telegram_user_id=2001, chat_id=2001)
+        assert member is not None and member.id == prepared.id  # her permanences are hers on Telegram too
+        assert len(uow.session.exec(select(Staff).where(Staff.first_name == "Samia")).all()) == 1
