@@ -117,18 +117,21 @@ async def propose(
     if not slots:
         await _send(services, bot, chat_id, resident, [Reply(btexts.no_slot(), buttons=(TALK,))])
         return
-    code = topic or "-"
-    buttons = [
-        Button(slot.title(tz), f"!slot:{slot.permanence_id}:{int(slot.starts_at.timestamp())}:{code}:{reschedule_of}:p")
-        for slot in slots
-    ]
-    buttons.append(Button(MORE, f"!more:{offset + 3}:{code}:{reschedule_of}"))
-    first = slots[0]
-    buttons.append(
-        Button(PHONE, f"!slot:{first.permanence_id}:{int(first.starts_at.timestamp())}:{code}:{reschedule_of}:t")
-    )
+    buttons = [slot_button(slot.title(tz), slot, topic, reschedule_of) for slot in slots]
+    buttons.append(Button(MORE, f"!more:{offset + 3}:{topic or '-'}:{reschedule_of}"))
+    buttons.append(slot_button(PHONE, slots[0], topic, reschedule_of, telephone=True))
     buttons.append(TALK)
     await _send(services, bot, chat_id, resident, [Reply(intro or btexts.proposals(), buttons=tuple(buttons))])
+
+
+def slot_button(
+    title: str, slot: booking.Slot, topic: str | None, reschedule_of: int, *, telephone: bool = False
+) -> Button:
+    """ "!slot:<permanence>:<epoch>:<topic or ->:<appointment moved, or 0>:<p|t>", read by channel_button."""
+    when = int(slot.starts_at.timestamp())
+    return Button(
+        title, f"!slot:{slot.permanence_id}:{when}:{topic or '-'}:{reschedule_of}:{'t' if telephone else 'p'}"
+    )
 
 
 async def choose(
@@ -176,12 +179,7 @@ async def choose(
             view = next(v for v in booking.upcoming(uow, services.clock, resident.id) if v.id == appointment.id)
     except booking.SlotTaken as taken:
         alternatives = list(taken.alternatives)
-        buttons = [
-            Button(
-                s.title(tz), f"!slot:{s.permanence_id}:{int(s.starts_at.timestamp())}:{topic or '-'}:{reschedule_of}:p"
-            )
-            for s in alternatives
-        ]
+        buttons = [slot_button(s.title(tz), s, topic, reschedule_of) for s in alternatives]
         await _send(
             services,
             bot,
