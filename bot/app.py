@@ -615,7 +615,8 @@ def build_application(services: Services) -> Application:
     )
     application.bot_data["services"] = services
     private = filters.ChatType.PRIVATE
-    is_staff, disabled_staff = staff.StaffFilter(services), staff.StaffFilter(services, disabled=True)
+    lookup = staff.StaffLookup(services)
+    is_staff, disabled_staff = staff.StaffFilter(lookup, "active"), staff.StaffFilter(lookup, "disabled")
     application.add_handler(CommandHandler("start", group_chat, filters=~private))
     application.add_handler(MessageHandler(~private, lambda u, c: None))  # ignore group chatter
     # staff never see the resident flow; a disabled account has no access at all

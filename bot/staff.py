@@ -52,21 +52,33 @@ class Press:
     rest: list[str]  # what follows it
 
 
-class StaffFilter(filters.UpdateFilter):
-    """Updates from an active staff account (looked up at every update: disabling takes effect at once)."""
+class StaffLookup:
+    """Whether an update comes from staff, looked up once per update (several handlers' filters ask),
+    and at every update: disabling an account takes effect at once."""
 
-    def __init__(self, services: Services, *, disabled: bool = False) -> None:
-        super().__init__(name="staff" if not disabled else "disabled_staff")
-        self.services, self.disabled = services, disabled
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self._last: tuple[int, str | None] | None = None
 
-    def filter(self, update: Update) -> bool:
+    def state(self, update: Update) -> str | None:
         user = update.effective_user
         if user is None:
-            return False
-        with self.services.uow() as uow:
-            if self.disabled:
-                return staff.is_disabled(uow, user.id)
-            return staff.find(uow, user.id) is not None
+            return None
+        if self._last is None or self._last[0] != update.update_id:
+            with self.services.uow() as uow:
+                self._last = (update.update_id, staff.account_state(uow, user.id))
+        return self._last[1]
+
+
+class StaffFilter(filters.UpdateFilter):
+    """Updates from a staff account in the given state ("active" or "disabled")."""
+
+    def __init__(self, lookup: StaffLookup, state: str) -> None:
+        super().__init__(name=f"{state}_staff")
+        self.lookup, self.wanted = lookup, state
+
+    def filter(self, update: Update) -> bool:
+        return self.lookup.state(update) == self.wanted
 
 
 def _current_staff(services: Services, update: Update) -> StaffView | None:

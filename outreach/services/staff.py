@@ -136,9 +136,12 @@ def find(uow: UnitOfWork, telegram_user_id: int) -> StaffView | None:
     return _view(staff) if staff else None
 
 
-def is_disabled(uow: UnitOfWork, telegram_user_id: int) -> bool:
+def account_state(uow: UnitOfWork, telegram_user_id: int) -> str | None:
+    """ "active" or "disabled" for a staff account on that Telegram account, None for anyone else."""
     staff = uow.session.exec(select(Staff).where(Staff.telegram_user_id == telegram_user_id)).first()
-    return staff is not None and not staff.active
+    if staff is None:
+        return None
+    return "active" if staff.active else "disabled"
 
 
 def get(uow: UnitOfWork, staff_id: int) -> StaffView | None:
