@@ -459,3 +459,125 @@ __all__ += [  # the booking section extends the list above
     "Lieu",
     "Permanence",
 ]
+
+
+# ---------------------------------------------------------------- campaigns (coordinators' outreach messages)
+
+
+class CampaignStatus(enum.StrEnum):
+    draft = "draft"  # written, not started
+    scheduled = "scheduled"  # started, waiting for its time (at a date, or the next weekly run)
+    running = "running"  # deliveries are being queued into the outbox
+    paused = "paused"
+    done = "done"  # every delivery left (a weekly campaign is never done until cancelled)
+    cancelled = "cancelled"
+
+
+class CampaignSchedule(enum.StrEnum):
+    now = "now"
+    at = "at"  # once, at starts_at
+    weekly = "weekly"  # every week from starts_at; new members of the audience get it, nobody twice
+
+
+class DeliveryStatus(enum.StrEnum):
+    """A resident's place in a campaign. What happened after `queued` is on the outbox row (outbox_key)."""
+
+    pending = "pending"  # in the audience, not yet given to the outbox
+    queued = "queued"  # an outbox row exists (pending / sending / sent / dropped / failed)
+    capped = "capped"  # skipped: already had the maximum of campaigns this week
+    excluded = "excluded"  # skipped: opted out, unreachable or erased before their turn
+    cancelled = "cancelled"  # the campaign was cancelled before their turn
+
+
+class Campaign(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120)
+    territory_id: str = Field(foreign_key="territory.id", index=True, max_length=32)
+    audience: dict[str, Any] = Field(default_factory=dict, sa_type=JsonType)  # the filters (outreach/campaigns.py)
+    text: str = Field(max_length=1000)  # template: {prenom} {quartier} {droit}
+    buttons: list[str] = Field(default_factory=list, sa_type=JsonType)  # up to 3 of the fixed set
+    schedule: CampaignSchedule = Field(default=CampaignSchedule.now, sa_type=String(8))
+    starts_at: dt.datetime | None = _dt()
+    next_run_at: dt.datetime | None = _dt(index=True)  # when the audience is (re)computed next
+    rate: float = 25.0  # messages per second, at most 30
+    status: CampaignStatus = Field(default=CampaignStatus.draft, sa_type=String(16))
+    created_by: int | None = Field(default=None, foreign_key="staff.id")
+    created_at: dt.datetime = Field(sa_type=UTCDateTime(), nullable=False)
+    started_at: dt.datetime | None = _dt()
+    finished_at: dt.datetime | None = _dt()
+
+
+class CampaignDelivery(SQLModel, table=True):
+    """One resident in one campaign. The unique key makes a second delivery impossible, crash or not."""
+
+    __tablename__ = "campaign_delivery"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "resident_id", name="uq_campaign_delivery"),
+        Index("ix_campaign_delivery_status", "campaign_id", "status"),
+        Index("ix_campaign_delivery_resident", "resident_id", "queued_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(sa_column=Column(ForeignKey("campaign.id", ondelete="CASCADE"), nullable=False))
+    resident_id: int = Field(sa_column=Column(ForeignKey("resident.id", ondelete="CASCADE"), nullable=False))
+    status: DeliveryStatus = Field(default=DeliveryStatus.pending, sa_type=String(16))
+    outbox_key: str | None = Field(default=None, max_length=128)
+    created_at: dt.datetime = Field(sa_type=UTCDateTime(), nullable=False)
+    queued_at: dt.datetime | None = _dt()
+    clicked_at: dt.datetime | None = _dt()  # first button press
+    clicked_button: str | None = Field(default=None, max_length=16)
+
+
+# ---------------------------------------------------------------- web console (accounts, one-time links, sessions)
+
+
+class ConsoleAccount(SQLModel, table=True):
+    """Console access of a staff member: a login and an argon2 password hash (None until activated)."""
+
+    __tablename__ = "console_account"
+
+    staff_id: int = Field(sa_column=Column(ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True))
+    login: str = Field(max_length=64, unique=True)
+    password_hash: str | None = Field(default=None, max_length=255)
+    failed_logins: int = 0
+    locked_until: dt.datetime | None = _dt()
+    last_login_at: dt.datetime | None = _dt()
+    created_at: dt.datetime = Field(sa_type=UTCDateTime(), nullable=False)
+
+
+class ConsoleToken(SQLModel, table=True):
+    """A single-use link: set a password (activate) or log in from Telegram (login). Only its hash is kept."""
+
+    __tablename__ = "console_token"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    staff_id: int = Field(sa_column=Column(ForeignKey("staff.id", ondelete="CASCADE"), index=True, nullable=False))
+    purpose: str = Field(max_length=16)  # activate | login
+    created_at: dt.datetime = Field(sa_type=UTCDateTime(), nullable=False)
+    expires_at: dt.datetime = Field(sa_type=UTCDateTime(), nullable=False)
+    used_at: dt.datetime | None = _dt()
+
+
+class ConsoleSession(SQLModel, table=True):
+    """A logged-in browser: the cookie holds a random id, the table its hash and the CSRF token."""
+
+    __tablename__ = "console_session"
+
+    id_hash: str = Field(primary_key=True, max_length=64)
+    staff_id: int = Field(sa_column=Column(ForeignKey("staff.id", ondelete="CASCADE"), index=True, nullable=False))
+    csrf_token: str = Field(max_length=64)
+    created_at: dt.datetime = Field(sa_type=UTCDateTime(), nullable=False)
+    expires_at: dt.datetime = Field(sa_type=UTCDateTime(), nullable=False)
+    last_seen_at: dt.datetime = Field(sa_type=UTCDateTime(), nullable=False)
+
+
+__all__ += [
+    "Campaign",
+    "CampaignDelivery",
+    "CampaignSchedule",
+    "CampaignStatus",
+    "ConsoleAccount",
+    "ConsoleSession",
+    "ConsoleToken",
+    "DeliveryStatus",
+]

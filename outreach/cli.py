@@ -391,6 +391,15 @@ def permanence_close(
     typer.echo(json.dumps({"closure": outcome.closure.id, "cancelled_appointments": len(outcome.cancelled)}))
 
 
+# ---------------------------------------------------------------- coordinators: figures and campaigns
+
+from outreach.cli_campaign import campaign_app  # noqa: E402 - the sub-commands live in their own modules
+from outreach.cli_stats import stats_command  # noqa: E402
+
+app.add_typer(campaign_app, name="campaign")
+app.command("stats")(stats_command)
+
+
 def main() -> None:
     try:
         app()

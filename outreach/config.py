@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8443, validation_alias=_env("OUTREACH_WEBHOOK_PORT"))
     log_level: str = Field(default="INFO", validation_alias=_env("OUTREACH_LOG_LEVEL"))
     bot_username: str | None = Field(default=None, validation_alias=_env("OUTREACH_BOT_USERNAME"))
+    # The web console (outreach/console), served by the service process.
+    console_host: str = Field(default="127.0.0.1", validation_alias=_env("OUTREACH_CONSOLE_HOST"))
+    console_port: int = Field(default=8000, ge=0, le=65535, validation_alias=_env("OUTREACH_CONSOLE_PORT"))
+    # The address people open (links sent on Telegram); https:// makes the session cookie Secure.
+    console_url: str | None = Field(default=None, validation_alias=_env("OUTREACH_CONSOLE_URL"))
+    # Campaigns: at most this many campaigns reach one resident in 7 days.
+    campaign_weekly_cap: int = Field(default=2, ge=1, le=50, validation_alias=_env("OUTREACH_CAMPAIGN_WEEKLY_CAP"))
 
     @field_validator("telegram_bot_token", mode="before")
     @classmethod
@@ -104,6 +111,10 @@ class Settings(BaseSettings):
     def telegram_file_base_url(self) -> str:
         base = self.telegram_api_base_url
         return base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base.rstrip("/") + "/file/bot"
+
+    @property
+    def effective_console_url(self) -> str:
+        return (self.console_url or f"http://{self.console_host}:{self.console_port}").rstrip("/")
 
     @property
     def effective_rasa_url(self) -> str:
