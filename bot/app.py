@@ -32,7 +32,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import booking, staff, texts
+from bot import booking, campaigns, staff, texts
 from db.engine import UnitOfWork
 from outreach import screening
 from outreach.clock import Clock
@@ -636,6 +636,7 @@ def build_application(services: Services) -> Application:
     application.add_handler(CallbackQueryHandler(data_action, pattern=r"^d:(export|erase|erase!|keep)$"))
     application.add_handler(CallbackQueryHandler(button_press, pattern=r"^b:[A-Za-z0-9_-]{1,24}$"))
     application.add_handler(CallbackQueryHandler(booking.outbox_button, pattern=r"^(r|f):"))  # outbox buttons
+    application.add_handler(CallbackQueryHandler(campaigns.campaign_button, pattern=r"^k:"))  # campaign buttons
     application.add_handler(CallbackQueryHandler(expired_button))  # anything else: forged or stale
     application.add_handler(MessageHandler(private & filters.TEXT, text_message))
     application.add_handler(MessageHandler(private & ~filters.TEXT, non_text))

@@ -16,6 +16,7 @@ from telegram.ext import ContextTypes, filters
 from bot import texts
 from db.models import HandoffOutcome, HandoffStatus, StaffRole
 from outreach import office_hours
+from outreach.console import accounts
 from outreach.places import fold
 from outreach.replies import Button, Reply
 from outreach.services import handoffs, staff
@@ -414,6 +415,17 @@ async def satisfaction(
 # ---------------------------------------------------------------- staff side: messages and buttons
 
 
+def console_link(services: Services, staff_id: int) -> str:
+    """/console: a single-use login link to the web console, or why there is none."""
+    with services.uow() as uow:
+        if accounts.account_of(uow, staff_id) is None:
+            return texts.CONSOLE_NO_ACCESS
+        made = accounts.login_link_for_staff(uow, services.clock, staff_id)
+    if made is None:
+        return texts.CONSOLE_LINK_WAIT
+    return accounts.LOGIN_LINK_TEXT.format(lien=f"{services.settings.effective_console_url}/connexion/lien/{made[1]}")
+
+
 async def staff_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Anything a staff member writes or sends: to the resident of their current case."""
     services = services_of(context)
@@ -426,6 +438,9 @@ async def staff_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         with services.uow() as uow:
             saved = bool(note) and handoffs.add_note(uow, services.clock, member, note)
         await message.reply_text(texts.NOTE_SAVED if saved else texts.NOTE_NOTHING)
+        return
+    if message.text and message.text.split()[0] == "/console":
+        await message.reply_text(console_link(services, member.id))
         return
     if message.text and message.text.startswith("/"):
         await send_menu(context.bot, message.chat_id, member)

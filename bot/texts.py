@@ -143,3 +143,7 @@ RESEND_PREFIX = "⏰ Toujours en attente — "
 COORDINATOR_ALERT = "⏰ Un cas attend depuis {attente} sans adulte-relais : {prenom}{quartier} — {raison}"
 NOBODY_AVAILABLE = "⚠️ Nouveau cas et aucun adulte-relais disponible : {prenom}{quartier} — {raison}"
 STAFF_NOT_FOR_YOU = "Ce cas n'est pas de votre territoire."
+
+# ---------------------------------------------------------------- the web console (staff)
+CONSOLE_LINK_WAIT = "Un lien vient d'être envoyé. Attendez une minute avant d'en demander un autre."
+CONSOLE_NO_ACCESS = "Vous n'avez pas encore accès à la console. Demandez-le à votre coordinateur."

@@ -292,7 +292,12 @@ class AuditLog(SQLModel, table=True):
 class Event(SQLModel, table=True):
     """Facts for statistics (reached, screened, ...); never message contents."""
 
-    __table_args__ = (Index("ix_event_kind_at", "kind", "at"),)
+    __table_args__ = (
+        Index("ix_event_kind_at", "kind", "at"),
+        # the figures of a month (outreach/stats.py, migration 0006)
+        Index("ix_event_territory_kind_at", "territory_id", "kind", "at"),
+        Index("ix_event_quartier_kind_at", "quartier_id", "kind", "at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     at: dt.datetime = Field(sa_type=UTCDateTime(), nullable=False)

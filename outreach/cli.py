@@ -227,6 +227,37 @@ def staff_disable(staff_id: Annotated[int, typer.Argument(help="The staff id (ou
     typer.echo(f"staff {staff_id} disabled")
 
 
+@staff_app.command("console")
+def staff_console(
+    staff_id: Annotated[int, typer.Argument(help="The staff id (outreach staff list).")],
+    login: Annotated[str, typer.Option("--login", help="The login they type in the console.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password on stdin instead of printing a link.")
+    ] = False,
+) -> None:
+    """Console access: prints {"login", "link"}, a single-use link (72 h) to choose a password."""
+    import json
+
+    from db.engine import UnitOfWork, make_engine
+    from outreach.clock import SystemClock
+    from outreach.console import accounts
+
+    settings = _settings()
+    prepare_database(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with UnitOfWork(engine) as uow:
+            token = accounts.grant(uow, SystemClock(), staff_id, login)
+            if password_stdin:
+                accounts.activate(uow, SystemClock(), token, sys.stdin.readline().rstrip("\n"))
+    except accounts.AccountError as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        engine.dispose()
+    link = None if password_stdin else f"{settings.effective_console_url}/activer/{token}"
+    typer.echo(json.dumps({"staff": staff_id, "login": accounts.normalise_login(login), "link": link}))
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply migrations up to head and load territories and QPV."""

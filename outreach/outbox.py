@@ -212,9 +212,10 @@ def resident_guard(session: Session, rows: Sequence[OutboxRow], now: dt.datetime
 
 def default_guards() -> list[Guard]:
     """The resident guard plus those of the services that enqueue (booking, follow-ups)."""
+    from outreach import campaigns
     from outreach.services import booking, followups
 
-    return [resident_guard, booking.reminder_guard, followups.guard]
+    return [resident_guard, booking.reminder_guard, followups.guard, campaigns.guard]
 
 
 # ---------------------------------------------------------------- quiet hours
@@ -386,7 +387,7 @@ class Dispatcher:
         lease: float = 60.0,
         max_attempts: int = 5,
         quiet: QuietHours | None = None,
-        quiet_exempt_kinds: Iterable[str] = ("handoff_relay",),
+        quiet_exempt_kinds: Iterable[str] = ("handoff_relay", "console_link", "campaign_test"),  # staff, not residents
         guards: Sequence[Guard] | None = None,
         poll_interval: float = 0.5,
     ) -> None:

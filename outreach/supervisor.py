@@ -162,7 +162,8 @@ def plan(settings: Settings) -> list[Child]:
             start_timeout=180,
         )
     )
-    children.append(Child("service", [python, "-m", "bot"], service_env))
+    console_health = f"http://{settings.console_host}:{settings.console_port}/sante"
+    children.append(Child("service", [python, "-m", "bot"], service_env, health_url=console_health, start_timeout=120))
     return children
 
 
@@ -179,6 +180,7 @@ async def run(settings: Settings) -> None:
     if not supervisor.stopping.is_set():
         if settings.sandbox:
             log.info("sandbox ready: open http://%s:%s/ to chat as a resident", settings.host, settings.sandbox_port)
+        log.info("console: open %s/ (outreach staff console ID --login L gives access)", settings.effective_console_url)
         log.info("outreach is running (Ctrl+C to stop)")
     await runner
     log.info("stopped")

@@ -31,6 +31,7 @@ class Launched:
     log: Path
     rasa_url: str
     sandbox_url: str | None
+    console_url: str = ""
 
     def log_tail(self, chars: int = 4000) -> str:
         return self.log.read_text(errors="replace")[-chars:]
@@ -53,6 +54,7 @@ def launch_outreach(workdir: Path, *, env: dict[str, str] | None = None, timeout
         OUTREACH_RASA_PORT=str(rasa_port),
         OUTREACH_ACTIONS_PORT=str(actions_port),
         OUTREACH_SANDBOX_PORT=str(free_port()),
+        OUTREACH_CONSOLE_PORT=str(free_port()),
     )
     child_env.update(env or {})
     sandbox_url = (
@@ -67,7 +69,9 @@ def launch_outreach(workdir: Path, *, env: dict[str, str] | None = None, timeout
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    launched = Launched(process, log, f"http://127.0.0.1:{rasa_port}", sandbox_url)
+    launched = Launched(
+        process, log, f"http://127.0.0.1:{rasa_port}", sandbox_url, f"http://127.0.0.1:{child_env['OUTREACH_CONSOLE_PORT']}"
+    )
     try:
         deadline = time.monotonic() + timeout
         while not (_ready(f"{launched.rasa_url}/status") and "outreach is running" in launched.log_tail(100_000)):

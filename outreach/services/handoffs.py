@@ -25,6 +25,7 @@ from db.models import (
 )
 from outreach.clock import Clock
 from outreach.services import screenings
+from outreach.services.residents import place_events
 from outreach.services.staff import StaffView
 
 RESEND_AFTER = dt.timedelta(minutes=15)
@@ -170,6 +171,8 @@ def set_territory(uow: UnitOfWork, case_id: int, resident_id: int, territory_id:
         resident.territory_id = territory_id
         uow.session.add(resident)
     uow.session.add(handoff)
+    uow.session.flush()
+    place_events(uow, resident_id, territory_id, None)  # the consent and the case opening count there too
     uow.commit()
     return _case(uow, handoff)
 

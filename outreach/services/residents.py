@@ -9,13 +9,14 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import col, delete, select
+from sqlmodel import col, delete, select, update
 
 from db.engine import UnitOfWork
 from db.models import (
     Appointment,
     AuditLog,
     ButtonToken,
+    CampaignDelivery,
     Commune,
     Event,
     Handoff,
@@ -32,6 +33,8 @@ from outreach.services import screenings
 
 CONSENT_VERSION = "2026-11"
 BUTTON_LIFETIME = dt.timedelta(days=7)
+# An opt-out within this time after a campaign message is counted as that campaign's (outreach/stats.py).
+CAMPAIGN_OPT_OUT_WINDOW = dt.timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,16 @@ def record_consent(
         uow.session.add(resident)
         uow.session.flush()
         if first_consent:
-            uow.session.add(Event(at=now, kind="resident_reached", resident_id=resident.id))
+            # the place is usually not known yet: set_place fills it in on this event later
+            uow.session.add(
+                Event(
+                    at=now,
+                    kind="resident_reached",
+                    resident_id=resident.id,
+                    territory_id=resident.territory_id,
+                    quartier_id=resident.quartier_id,
+                )
+            )
     else:
         resident.first_name = None
         resident.language = None
@@ -165,6 +177,7 @@ def opt_out(uow: UnitOfWork, clock: Clock, resident_id: int) -> None:
     if resident is None:
         return
     now = clock.now()
+    first_time = resident.opted_out_at is None
     resident.opted_out_at = resident.opted_out_at or now
     uow.session.add(resident)
     pending = uow.session.exec(
@@ -176,8 +189,34 @@ def opt_out(uow: UnitOfWork, clock: Clock, resident_id: int) -> None:
         message.status = OutboxStatus.dropped
         message.last_error = "opted out"
         uow.session.add(message)
-    uow.session.add(Event(at=now, kind="resident_opted_out", resident_id=resident_id))
+    if first_time:
+        campaign_id = _recent_campaign(uow, resident_id, now)
+        uow.session.add(
+            Event(
+                at=now,
+                kind="resident_opted_out",
+                resident_id=resident_id,
+                territory_id=resident.territory_id,
+                quartier_id=resident.quartier_id,
+                data={"campaign_id": campaign_id} if campaign_id is not None else {},
+            )
+        )
     uow.commit()
+
+
+def _recent_campaign(uow: UnitOfWork, resident_id: int, now: dt.datetime) -> int | None:
+    """The campaign whose message the resident got last within CAMPAIGN_OPT_OUT_WINDOW, if any."""
+    return uow.session.exec(
+        select(CampaignDelivery.campaign_id)
+        .join(OutboxMessage, col(OutboxMessage.idempotency_key) == col(CampaignDelivery.outbox_key))
+        .where(
+            CampaignDelivery.resident_id == resident_id,
+            OutboxMessage.status == OutboxStatus.sent,
+            col(OutboxMessage.sent_at) >= now - CAMPAIGN_OPT_OUT_WINDOW,
+            col(OutboxMessage.sent_at) <= now,
+        )
+        .order_by(col(OutboxMessage.sent_at).desc())
+    ).first()
 
 
 def set_place(uow: UnitOfWork, resident_id: int, *, commune_name: str, quartier_id: str | None) -> bool:
@@ -190,8 +229,36 @@ def set_place(uow: UnitOfWork, resident_id: int, *, commune_name: str, quartier_
     resident.territory_id = commune.territory_id
     resident.quartier_id = quartier.id if quartier and quartier.territory_id == commune.territory_id else None
     uow.session.add(resident)
+    place_events(uow, resident_id, resident.territory_id, resident.quartier_id)
     uow.commit()
     return True
+
+
+def place_events(uow: UnitOfWork, resident_id: int, territory_id: str | None, quartier_id: str | None) -> None:
+    """Statistics: the resident's earlier events written before the place was known get it now
+    (call it wherever a resident's place is set; the caller commits).
+
+    Events without a territory (consent comes before the place) take the territory and quartier;
+    events of the same territory without a quartier (an appointment's place) take the quartier.
+    Events already placed elsewhere keep their place (the resident moved)."""
+    if territory_id is None:
+        return
+    events = Event.__table__  # type: ignore[attr-defined]
+    uow.session.execute(
+        update(events)
+        .where(events.c.resident_id == resident_id, events.c.territory_id.is_(None))
+        .values(territory_id=territory_id, quartier_id=quartier_id)
+    )
+    if quartier_id is not None:
+        uow.session.execute(
+            update(events)
+            .where(
+                events.c.resident_id == resident_id,
+                events.c.territory_id == territory_id,
+                events.c.quartier_id.is_(None),
+            )
+            .values(quartier_id=quartier_id)
+        )
 
 
 def opt_in(uow: UnitOfWork, resident_id: int) -> None:

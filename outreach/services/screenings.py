@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,10 @@ TRANSITIONS: dict[RightStatus, set[RightStatus]] = {
     RightStatus.opened: set(),
     RightStatus.already_received: set(),
 }
+
+
+# A right found again by a screening within this time after a previous detection is not counted again.
+REPEAT_WINDOW = dt.timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,16 @@ def record(
         missing=list(result.missing),
         complex_case=complex_case,
     )
+    # statistics: a right found again soon after a previous screening is not a new detection
+    recent = set(
+        uow.session.exec(
+            select(ScreeningRight.right_id).where(
+                ScreeningRight.resident_id == resident_id,
+                col(ScreeningRight.detected_at) >= now - REPEAT_WINDOW,
+                ScreeningRight.status != RightStatus.already_received,
+            )
+        ).all()
+    )
     uow.session.add(screening)
     uow.session.flush()
     assert screening.id is not None
@@ -114,7 +129,21 @@ def record(
             resident_id=resident_id,
             territory_id=resident.territory_id,
             quartier_id=resident.quartier_id,
-            data={"rights": [r.id for r in result.rights], "complex": complex_case},
+            data={
+                "rights": [r.id for r in result.rights],
+                # what statistics count, even after an erasure (outreach/stats.py): the rights found, their
+                # amounts, and whether the resident's screenings of the last REPEAT_WINDOW found it already
+                "detected": [
+                    {
+                        "id": r.id[:64],
+                        "label": r.label[:120],
+                        "monthly_amount": r.monthly_amount,
+                        "repeat": r.id[:64] in recent,
+                    }
+                    for r in result.rights
+                ],
+                "complex": complex_case,
+            },
         )
     )
     uow.commit()
@@ -162,13 +191,45 @@ def set_status(
         return _stored(row)
     if status != before:
         now = clock.now()
+        claim = status in CLAIMED and not _claimed_before(uow, resident_id, right_id, row.detected_at)
         row.status, row.status_at = status, now
         uow.session.add(row)
+        resident = uow.session.get(Resident, resident_id)
         uow.session.add(
-            Event(at=now, kind="right_status", resident_id=resident_id, data={"right": right_id, "status": status})
+            Event(
+                at=now,
+                kind="right_status",
+                resident_id=resident_id,
+                territory_id=resident.territory_id if resident else None,
+                quartier_id=resident.quartier_id if resident else None,
+                data={
+                    "right": right_id,
+                    "status": str(status),
+                    "from": str(before),
+                    "label": row.label,
+                    "screening_id": row.screening_id,
+                    "detected_at": row.detected_at.isoformat(),
+                    "days_since_detection": round((now - row.detected_at).total_seconds() / 86400, 3),
+                    # the first time this detection reaches asked (or opened without asked): the claim
+                    "claim": claim,
+                },
+            )
         )
         uow.commit()
     return _stored(row)
+
+
+CLAIMED = {RightStatus.asked, RightStatus.opened}
+
+
+def _claimed_before(uow: UnitOfWork, resident_id: int, right_id: str, detected_at: dt.datetime) -> bool:
+    """Whether this detection of the right already reached asked or opened (a claim counts once)."""
+    statuses = uow.session.exec(
+        select(Event.data).where(
+            Event.resident_id == resident_id, Event.kind == "right_status", col(Event.at) >= detected_at
+        )
+    ).all()
+    return any(d.get("right") == right_id and d.get("status") in CLAIMED for d in statuses)
 
 
 def export(uow: UnitOfWork, resident_id: int) -> list[dict[str, Any]]:

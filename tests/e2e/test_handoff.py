@@ -340,3 +340,31 @@ async def test_outside_office_hours_the_resident_is_told_when_someone_answers(
         amina = await team.resident(1001, "Amina")
         answer = await ask_for_someone(amina)
         assert answer.text == texts.HANDOFF_OPENED_CLOSED_HOURS.format(quand="lundi 7 décembre à 9 h")
+
+
+class TestConsoleLink:
+    async def test_console_gives_a_single_use_login_link_to_staff_with_access(self, team: Team) -> None:
+        from fastapi.testclient import TestClient
+
+        from outreach.console import accounts
+        from outreach.console.web import create_app
+        from tests.console.conftest import csrf_of
+
+        samia = await team.member(2301, "Samia", "dijon", available=False)
+        await samia.send("/console")
+        assert (await samia.next_message()).text == texts.CONSOLE_NO_ACCESS
+        with team.uow() as uow:
+            member = staff_service.find(uow, 2301)
+            assert member is not None
+            accounts.grant(uow, team.clock, member.id, "samia")
+        await samia.send("/console")
+        answer = await samia.next_message()
+        assert answer.text.startswith("Votre lien pour ouvrir la console") and "/connexion/lien/" in answer.text
+        await samia.send("/console")
+        assert (await samia.next_message()).text == texts.CONSOLE_LINK_WAIT  # one a minute
+        settings = team.harness.services.settings
+        path = "/connexion/lien/" + answer.text.rsplit("/connexion/lien/", 1)[1]
+        with TestClient(create_app(team.harness.engine, team.clock, settings), follow_redirects=False) as client:
+            page = client.get(path)
+            assert client.post(path, data={"csrf_token": csrf_of(page.text)}).status_code == 303
+            assert "Samia" in client.get("/").text

@@ -41,6 +41,9 @@ async def test_make_run_without_token_serves_the_sandbox(tmp_path: Path) -> None
         assert page.status_code == 200 and "Bac à sable" in page.text
         await hold_first_conversation(service.sandbox_url)
         assert "sandbox ready: open " + service.sandbox_url in service.log_tail(100_000)
+        async with httpx.AsyncClient() as http:
+            console = await http.get(service.console_url + "/connexion")
+        assert console.status_code == 200 and "Connexion à la console" in console.text
     assert service.process.returncode == 0, "SIGTERM stops outreach run cleanly"
     assert "stopped" in service.log_tail(2000)
 

@@ -1,0 +1,177 @@
+"""Console: Campagnes. Audience builder with a live count, preview, test to oneself, schedule,
+start / pause / resume / cancel, live progress bar and results. All logic is in outreach/campaigns.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from db.models import Campaign
+from outreach import campaigns
+from outreach.console.pages import _scope, quartiers_of, territories
+from outreach.console.web import CsrfDep, ManagerDep, StateDep, UowDep, Viewer, back, render
+from outreach.screening.national import LABELS as RIGHT_LABELS
+
+router = APIRouter()
+
+ACTIONS = {"start": campaigns.start, "pause": campaigns.pause, "resume": campaigns.resume,
+           "cancel": campaigns.cancel}
+DONE_MESSAGES = {"start": "Campagne lancée.", "pause": "Campagne en pause.", "resume": "Campagne relancée.",
+                 "cancel": "Campagne annulée : plus aucun message ne partira."}
+STATUS_LABELS = {"draft": "brouillon", "scheduled": "programmée", "running": "en cours", "paused": "en pause",
+                 "done": "terminée", "cancelled": "annulée"}
+DEFAULT_TEXT = (
+    "Bonjour {prenom}, vous habitez {quartier} ? En 5 minutes, voyons ensemble les aides auxquelles vous avez droit."
+)
+
+
+def _int(value: Any) -> int | None:
+    text = str(value or "").strip()
+    return int(text) if text.isdigit() else None
+
+
+def _spec(form: FormData, viewer: Viewer, uow: UowDep, console: StateDep) -> campaigns.CampaignSpec:
+    """The builder's form as a CampaignSpec (raises ValidationError / CampaignError)."""
+    territory = viewer.territory(str(form.get("territoire") or ""), [t.id for t in territories(uow)])
+    booked = {"oui": True, "non": False}.get(str(form.get("rendez_vous") or ""))
+    audience = campaigns.Audience(
+        territory=territory,
+        quartiers=[str(q) for q in form.getlist("quartiers") if q],
+        age_min=_int(form.get("age_min")),
+        age_max=_int(form.get("age_max")),
+        right_not_claimed=str(form.get("droit") or "") or None,
+        never_screened=form.get("jamais_fait") == "oui",
+        inactive_days=_int(form.get("inactif_jours")),
+        booked=booked,
+    )
+    kind = str(form.get("quand") or "now")
+    at: dt.datetime | None = None
+    raw_at = str(form.get("date") or "").strip()
+    if kind in ("at", "weekly"):
+        if not raw_at:
+            raise campaigns.CampaignError("choisissez la date et l'heure d'envoi")
+        try:
+            at = dt.datetime.fromisoformat(raw_at).replace(tzinfo=console.tz)
+        except ValueError as exc:
+            raise campaigns.CampaignError("date d'envoi illisible") from exc
+    rate_text = str(form.get("debit") or "").replace(",", ".").strip()
+    return campaigns.CampaignSpec(
+        name=str(form.get("nom") or "").strip() or "Campagne sans nom",
+        territory=territory,
+        audience=audience,
+        text=str(form.get("texte") or ""),
+        buttons=[str(b) for b in form.getlist("boutons")],
+        schedule=campaigns.Schedule(kind=kind, at=at),  # type: ignore[arg-type]
+        rate=float(rate_text) if rate_text else console.settings.outbox_rate,
+    )
+
+
+def _problem(exc: Exception) -> str:
+    return campaigns.explain(exc) if isinstance(exc, ValidationError) else str(exc)
+
+
+def _campaign(uow: UowDep, viewer: Viewer, campaign_id: int) -> Campaign:
+    campaign = uow.session.get(Campaign, campaign_id)
+    if campaign is None or not viewer.can_see(campaign.territory_id):
+        raise HTTPException(404, "Campagne introuvable sur votre territoire.")
+    return campaign
+
+
+@router.get("/campagnes", response_class=HTMLResponse)
+def campaign_list(request: Request, console: StateDep, uow: UowDep, viewer: ManagerDep,
+                  territoire: str | None = None) -> Response:
+    territory, known = _scope(viewer, uow, territoire)
+    found = campaigns.list_campaigns(uow.session, territory)
+    progress = {c.id: campaigns.progress(uow.session, c.id) for c in found if c.id is not None}
+    return render(request, "campaigns.html", viewer, campaigns=found, progress=progress, labels=STATUS_LABELS,
+                  territory=territory, territories=known)
+
+
+@router.get("/campagnes/nouvelle", response_class=HTMLResponse)
+def campaign_new(request: Request, console: StateDep, uow: UowDep, viewer: ManagerDep,
+                 territoire: str | None = None, erreur: str | None = None) -> Response:
+    territory, known = _scope(viewer, uow, territoire)
+    return render(request, "campaign_new.html", viewer, territory=territory, territories=known,
+                  quartiers=quartiers_of(uow, territory), rights=RIGHT_LABELS, buttons=campaigns.BUTTONS,
+                  default_text=DEFAULT_TEXT, rate=console.settings.outbox_rate, erreur=erreur)
+
+
+@router.post("/campagnes/audience")
+async def campaign_audience(request: Request, console: StateDep, uow: UowDep, viewer: CsrfDep) -> Response:
+    """The live count (and the preview) of the builder, for console.js."""
+    if not viewer.manages:
+        raise HTTPException(403, "Réservé aux coordinateurs.")
+    form = await request.form()
+    try:
+        spec = _spec(form, viewer, uow, console)
+        shown = campaigns.preview(uow.session, spec, console.clock.now())
+    except (ValidationError, campaigns.CampaignError, ValueError) as exc:
+        return JSONResponse({"error": _problem(exc)}, status_code=422)
+    return JSONResponse(shown)
+
+
+@router.post("/campagnes")
+async def campaign_create(request: Request, console: StateDep, uow: UowDep, viewer: CsrfDep) -> Response:
+    if not viewer.manages:
+        raise HTTPException(403, "Réservé aux coordinateurs.")
+    form = await request.form()
+    try:
+        spec = _spec(form, viewer, uow, console)
+        campaign = campaigns.create(uow, console.clock, spec, created_by=viewer.id)
+        if form.get("lancer") == "oui":
+            campaigns.start(uow, console.clock, campaign.id, by=viewer.id)  # type: ignore[arg-type]
+    except (ValidationError, campaigns.CampaignError, ValueError) as exc:
+        return back("/campagnes/nouvelle", f"Campagne non créée : {_problem(exc)}", error=True)
+    message = "Campagne programmée." if form.get("lancer") == "oui" else "Campagne enregistrée (brouillon)."
+    return back(f"/campagnes/{campaign.id}", message)
+
+
+@router.get("/campagnes/{campaign_id}", response_class=HTMLResponse)
+def campaign_detail(request: Request, console: StateDep, uow: UowDep, viewer: ManagerDep, campaign_id: int,
+                    ok: str | None = None, erreur: str | None = None) -> Response:
+    campaign = _campaign(uow, viewer, campaign_id)
+    return render(
+        request, "campaign.html", viewer, campaign=campaign, labels=STATUS_LABELS, buttons=campaigns.BUTTONS,
+        progress=campaigns.progress(uow.session, campaign_id),
+        results=campaigns.results(uow.session, campaign_id, console.clock.now()), ok=ok, erreur=erreur,
+    )
+
+
+@router.get("/campagnes/{campaign_id}/progression")
+def campaign_progress(console: StateDep, uow: UowDep, viewer: ManagerDep, campaign_id: int) -> Response:
+    _campaign(uow, viewer, campaign_id)
+    data = campaigns.progress(uow.session, campaign_id)
+    data["status_label"] = STATUS_LABELS.get(str(data.get("status")), str(data.get("status")))
+    return JSONResponse(data)
+
+
+@router.post("/campagnes/{campaign_id}/test")
+def campaign_test(console: StateDep, uow: UowDep, viewer: CsrfDep, campaign_id: int) -> Response:
+    if not viewer.manages:
+        raise HTTPException(403, "Réservé aux coordinateurs.")
+    _campaign(uow, viewer, campaign_id)
+    try:
+        campaigns.send_test(uow, console.clock, campaign_id, viewer.staff)
+    except campaigns.CampaignError as exc:
+        return back(f"/campagnes/{campaign_id}", str(exc), error=True)
+    return back(f"/campagnes/{campaign_id}", "Test envoyé sur votre Telegram.")
+
+
+@router.post("/campagnes/{campaign_id}/{action}")
+def campaign_action(console: StateDep, uow: UowDep, viewer: CsrfDep, campaign_id: int,
+                    action: Annotated[str, "start|pause|resume|cancel"]) -> Response:
+    if not viewer.manages:
+        raise HTTPException(403, "Réservé aux coordinateurs.")
+    if action not in ACTIONS:
+        raise HTTPException(404, "Action inconnue.")
+    _campaign(uow, viewer, campaign_id)
+    try:
+        ACTIONS[action](uow, console.clock, campaign_id, by=viewer.id)
+    except campaigns.CampaignError as exc:
+        return back(f"/campagnes/{campaign_id}", str(exc), error=True)
+    return back(f"/campagnes/{campaign_id}", DONE_MESSAGES[action])
