@@ -7,20 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
-MONTHS_FR = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
+from outreach.office_hours import MONTHS
+
+MONTHS_FR = MONTHS  # one list of month names (outreach/office_hours.py)
 OUTCOMES_FR = {
     "oriente": "orienté vers un service",
     "rendez_vous": "rendez-vous pris",

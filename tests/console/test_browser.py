@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,9 +27,9 @@ from outreach.senders import BotApiSender
 from outreach.services import residents
 from sandbox.client import EmulatorClient
 from sandbox.emulator import running_emulator
+from tests.browser import chromium_page
 from tests.conftest import TOKEN, free_port
 from tests.console.conftest import PASSWORD, give_access, staff_named
-from tests.e2e.test_sandbox_page import CHROMIUM_FLAGS
 
 RESIDENTS = [("Amina", "gresilles"), ("Karim", "gresilles"), ("Léa", "gresilles"), ("Sofiane", "fontaine_d_ouche")]
 
@@ -88,16 +86,8 @@ async def console(sqlite_engine: Engine, tmp_path: Path) -> AsyncIterator[Consol
 
 @pytest.fixture
 async def page() -> AsyncIterator[Any]:
-    chromium = os.environ.get("OUTREACH_CHROMIUM") or shutil.which("chromium")
-    if not chromium:
-        pytest.skip("Chromium not installed (scripts/browser.sh installs it; CI requires it)")
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
-        context = await browser.new_context(viewport={"width": 1200, "height": 900}, locale="fr-FR")
-        yield await context.new_page()
-        await browser.close()
+    async with chromium_page(1200, 900) as opened:
+        yield opened
 
 
 async def assert_accessible(page: Any) -> None:

@@ -3,42 +3,21 @@ accepts, greets and gets a French answer with buttons, sends a photo, presses a 
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from bot import texts
+from tests.browser import chromium_page
 from tests.conftest import BotHarness
 
 pytestmark = pytest.mark.rasa
 
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
 @pytest.fixture
-async def page(tmp_path: Path) -> AsyncIterator[object]:
-    chromium = os.environ.get("OUTREACH_CHROMIUM") or shutil.which("chromium")
-    if not chromium:
-        pytest.skip("Chromium not installed (scripts/browser.sh installs it; CI requires it)")
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
-        context = await browser.new_context(viewport={"width": 420, "height": 860}, locale="fr-FR")
-        yield await context.new_page()
-        await browser.close()
+async def page() -> AsyncIterator[object]:
+    async with chromium_page(420, 860) as opened:
+        yield opened
 
 
 async def test_a_person_chats_as_a_resident_in_the_sandbox_page(
