@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,33 +28,16 @@ import httpx
 import psutil
 from sqlalchemy import create_engine, insert, select, text
 
-from bench.common import machine, percentile, publish
+from bench.common import machine, percentile, publish, wait_http
 from db.engine import UnitOfWork, make_engine
 from db.models import OutboxMessage, Resident
 from outreach import PROJECT_ROOT, campaigns
 from outreach.cli import prepare_database
 from outreach.clock import SystemClock
+from sandbox.launch import free_port
 
 TOKEN = "123456:BENCH-token_for-outreach"
 FIRST_CHAT = 3_000_000
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_http(url: str, within: float) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)  # an external process starting
-    raise RuntimeError(f"{url} did not answer within {within} s")
 
 
 def busiest_second(times: list[float]) -> int:
@@ -90,13 +72,13 @@ def main(residents: int, rate: float, postgres_url: str | None) -> dict[str, obj
         emulator = sender = None
         try:
             prepare_database(url)
-            port = _free_port()
+            port = free_port()
             emulator = subprocess.Popen(
                 [sys.executable, "-m", "sandbox", "--port", str(port), "--enforce-limits"],
                 cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )
             base = f"http://127.0.0.1:{port}"
-            _wait_http(f"{base}/control/status", 30)
+            wait_http(f"{base}/control/status", 30)
             chats = range(FIRST_CHAT, FIRST_CHAT + residents)
             with httpx.Client(base_url=base, timeout=10) as control:
                 for chat in chats:

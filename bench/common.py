@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 import os
 import platform
+import time
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -26,3 +29,16 @@ def publish(name: str, report: dict[str, Any]) -> None:
     print(text)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{name}.json").write_text(text + "\n")
+
+
+def wait_http(url: str, within: float) -> None:
+    """Wait until an external process (the emulator) answers 200 at `url`."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)  # an external process starting
+    raise RuntimeError(f"{url} did not answer within {within} s")

@@ -16,7 +16,6 @@ import argparse
 import datetime as dt
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,34 +27,17 @@ import httpx
 import psutil
 from sqlalchemy import func, insert, select
 
-from bench.common import machine, percentile, publish
+from bench.common import machine, percentile, publish, wait_http
 from db.engine import make_engine
 from db.models import OutboxMessage, OutboxStatus
 from outreach import PROJECT_ROOT
 from outreach.cli import prepare_database
 from outreach.clock import SystemClock
+from sandbox.launch import free_port
 
 TOKEN = "123456:BENCH-token_for-outreach"
 CHATS = 500  # the live stream cycles over these chats (one message each every 20 s at 25/s)
 CHUNK = 50_000
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_http(url: str, within: float) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)  # an external process starting
-    raise RuntimeError(f"{url} did not answer within {within} s")
 
 
 def fill(url: str, count: int, first: int, due: Callable[[int], dt.datetime], chat: Callable[[int], int]) -> float:
@@ -88,7 +70,7 @@ def main(rows: int, seconds: float, rate: float) -> dict[str, object]:
         db_path = Path(workdir) / "outbox.db"
         url = f"sqlite:///{db_path}"
         prepare_database(url)
-        port = _free_port()
+        port = free_port()
         emulator = subprocess.Popen(
             [sys.executable, "-m", "sandbox", "--port", str(port), "--enforce-limits"],
             cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -96,7 +78,7 @@ def main(rows: int, seconds: float, rate: float) -> dict[str, object]:
         dispatcher: subprocess.Popen[bytes] | None = None
         try:
             base = f"http://127.0.0.1:{port}"
-            _wait_http(f"{base}/control/status", 30)
+            wait_http(f"{base}/control/status", 30)
             with httpx.Client(base_url=base, timeout=10) as control:
                 for chat in range(CHATS):
                     control.post("/control/users", json={"user_id": 1_000_000 + chat, "first_name": f"H{chat}"})
