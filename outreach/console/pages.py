@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
@@ -40,7 +39,6 @@ from outreach.services import staff as staff_service
 
 router = APIRouter()
 
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 DAYS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
 STATUS_LABELS = {
     "detected": "détecté", "to_claim": "à demander", "asked": "demandé", "opened": "ouvert", "refused": "refusé",
@@ -58,9 +56,12 @@ def quartiers_of(uow: UowDep, territory: str) -> list[Quartier]:
 
 
 def _month(value: str | None, console: StateDep) -> str:
-    if value and MONTH.match(value):
-        return value
-    return console.clock.now().astimezone(console.tz).strftime("%Y-%m")
+    """The month asked for when stats accepts it, else the current one."""
+    try:
+        stats.parse_month(value or "")
+    except stats.StatsError:
+        return console.clock.now().astimezone(console.tz).strftime("%Y-%m")
+    return value or ""
 
 
 def _scope(viewer: Viewer, uow: UowDep, territoire: str | None) -> tuple[str, list[Territory]]:
@@ -390,13 +391,6 @@ def exports(request: Request, console: StateDep, uow: UowDep, viewer: ManagerDep
                   territories=known)
 
 
-def _month_bounds(month: str, console: StateDep) -> tuple[dt.datetime, dt.datetime]:
-    year, number = (int(x) for x in month.split("-"))
-    start = dt.datetime(year, number, 1, tzinfo=console.tz)
-    end = dt.datetime(year + (number == 12), number % 12 + 1, 1, tzinfo=console.tz)
-    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
-
-
 @router.get("/exports/{kind}.csv")
 def export_csv(console: StateDep, uow: UowDep, viewer: ManagerDep, kind: str, territoire: str | None = None,
                mois: str | None = None) -> Response:
@@ -414,7 +408,7 @@ def export_csv(console: StateDep, uow: UowDep, viewer: ManagerDep, kind: str, te
         for row in rows:
             out.writerow([row.get(k) for k in keys])
     else:
-        start, end = _month_bounds(month, console)
+        start, end = stats.month_bounds(month, console.tz)
         if kind == "rendez-vous":
             out.writerow(["id", "debut", "lieu", "adulte_relais", "sujet", "statut"])
             for appt, _perm, lieu, staff in uow.session.exec(

@@ -163,3 +163,5 @@ def test_a_bad_or_huge_form_gets_a_clear_french_page(client: TestClient) -> None
     assert huge.status_code == 400 and "motif" in huge.text
     assert client.get("/habitants/" + "z" * 5000).status_code == 404
     assert client.get("/campagnes/999999").status_code == 404
+    for month in ("1999-01", "2026-13", "x" * 300):  # the current month instead of an error page
+        assert client.get(f"/?mois={month}").status_code == 200
