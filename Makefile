@@ -19,6 +19,7 @@ test: setup
 
 lint: setup
 	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/lint-imports
 
 bench: setup
 	@$(VENV)/bin/outreach train >/dev/null

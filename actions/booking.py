@@ -1,5 +1,5 @@
-"""Appointments: Rasa recognises the request, the channel does the booking (it owns the resident's
-record and the slots): a custom payload {"command": <intent>, "wish": <the resident's own words>}."""
+"""Appointments: my appointments, cancel, reschedule, carried out by outreach's booking dialogue (the
+booking itself starts with the where_form: actions/place.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+
+from actions.channel import run
+from outreach.services import booking_dialogue as dialogue
 
 BOOKING_INTENTS = ("book_appointment", "reschedule_appointment", "cancel_appointment", "my_appointments")
 
@@ -24,12 +27,19 @@ def last_request(tracker: Tracker, intents: tuple[str, ...] = BOOKING_INTENTS) -
 
 
 class ActionBooking(Action):
-    """my_appointments, cancel_appointment, reschedule_appointment: handed to the channel."""
+    """my_appointments, cancel_appointment, reschedule_appointment (book_appointment after the place)."""
 
     def name(self) -> str:
         return "action_booking"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         intent, text = last_request(tracker)
-        dispatcher.utter_message(json_message={"command": intent or "my_appointments", "wish": text})
+        if intent == "book_appointment":
+            run(dispatcher, tracker, dialogue.start, wish=text)
+        elif intent == "reschedule_appointment":
+            run(dispatcher, tracker, dialogue.reschedule, wish=text)
+        elif intent == "cancel_appointment":
+            run(dispatcher, tracker, dialogue.ask_cancel)
+        else:
+            run(dispatcher, tracker, dialogue.my_appointments)
         return []

@@ -7,6 +7,8 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.handoff import hand_off
+
 FALLBACK_INTENT = "nlu_fallback"
 
 
@@ -30,8 +32,7 @@ class ActionFallbackLadder(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        if consecutive_misses(tracker.events) >= 2:  # a person takes over: the channel opens a case
-            dispatcher.utter_message(json_message={"command": "handoff", "source": "fallback"})
-        else:
-            dispatcher.utter_message(response="utter_ask_rephrase")
+        if consecutive_misses(tracker.events) >= 2:  # a person takes over
+            return hand_off(dispatcher, tracker, "fallback")
+        dispatcher.utter_message(response="utter_ask_rephrase")
         return []

@@ -11,7 +11,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.booking import last_request
+from actions.channel import run
 from outreach import places
+from outreach.services import booking_dialogue as dialogue
 
 CANCEL_BUTTONS = [
     {"title": "Je ne sais pas", "payload": "/dont_know"},
@@ -68,7 +70,7 @@ class ActionAskQuartier(Action):
 
 
 class ActionPlaceDone(Action):
-    """Tell the channel to remember the place (it owns the resident's record), then to propose slots."""
+    """Remember the place, then propose slots (outreach's booking dialogue)."""
 
     def name(self) -> str:
         return "action_place_done"
@@ -81,7 +83,6 @@ class ActionPlaceDone(Action):
         if commune == places.OTHER:
             dispatcher.utter_message(response="utter_place_outside")
             return []
-        dispatcher.utter_message(json_message={"command": "set_place", "commune": commune, "quartier": quartier})
         _, wish = last_request(tracker, ("book_appointment",))
-        dispatcher.utter_message(json_message={"command": "book_appointment", "wish": wish})
+        run(dispatcher, tracker, dialogue.start_at_place, commune=commune, quartier=quartier, wish=wish)
         return []

@@ -1,11 +1,13 @@
 """The screening form: at most 12 questions, buttons wherever possible, "je ne sais pas" accepted,
 answers not understood asked again with an example, a progress hint. Rules are in
-outreach/screening/questions.py; when the form is done the channel computes, stores and shows the
-results (custom payload {"command": "screening", "answers": {...}})."""
+outreach/screening/questions.py; when the form is done, outreach/services/screening_done.py computes,
+stores and says the results."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -13,8 +15,14 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from outreach import places
+from actions import runtime
+from actions.channel import resident_of, say
+from actions.handoff import hand_off
+from outreach import places, texts
 from outreach.screening import questions
+from outreach.services import screening_done
+
+log = logging.getLogger(__name__)
 
 FORM = "screening_form"
 DONT_KNOW_BUTTON = {"title": "Je ne sais pas", "payload": "/dont_know"}
@@ -108,13 +116,43 @@ class ActionScreeningStart(Action):
         return events
 
 
+_SCREENING_LOCK = asyncio.Lock()  # one OpenFisca computation at a time (CPU-bound, in a worker thread)
+
+
 class ActionScreeningDone(Action):
-    """Hands the answers to the channel, which computes, stores and shows the results."""
+    """Computes the rights (OpenFisca, in a worker thread), stores the screening with its follow-ups in
+    one transaction and shows the results; a complex case goes to a person."""
 
     def name(self) -> str:
         return "action_screening_done"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         answers = _answers(tracker)
-        dispatcher.utter_message(json_message={"command": "screening", "answers": answers})
+        resident = resident_of(tracker)
+        try:
+            profile = screening_done.read_answers(answers)
+        except ValueError:
+            profile = None
+        if resident is None or profile is None:
+            log.warning("screening answers could not be used")
+            dispatcher.utter_message(text=texts.TECHNICAL_ERROR)
+            return []
+        rt = runtime.current()
+        today = rt.clock.now().astimezone(rt.settings.tz).date()
+        async with _SCREENING_LOCK:
+            result, complex_case = await asyncio.to_thread(screening_done.compute, profile, today)
+        with rt.uow() as uow:
+            done = screening_done.complete(
+                uow,
+                rt.clock,
+                resident_id=resident.id,
+                answers=answers,
+                profile=profile,
+                result=result,
+                complex_case=complex_case,
+                tz=rt.settings.tz,
+            )
+        say(dispatcher, done.replies)
+        if done.complex_case:  # the rules say a person should look at it: the case opens by itself
+            return hand_off(dispatcher, tracker, "screening")
         return []

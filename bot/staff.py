@@ -7,38 +7,26 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes, filters
 
-from bot import texts
+from bot.channel import Services, markup, send_replies, services_of
 from db.models import HandoffOutcome, HandoffStatus, StaffRole
-from outreach import office_hours
-from outreach.console import accounts
+from outreach import booking_texts as btexts
+from outreach import office_hours, texts
 from outreach.places import fold
-from outreach.replies import Button, Reply
-from outreach.services import handoffs, staff
+from outreach.services import booking, case_messages, handoff_dialogue, handoffs, staff
+from outreach.services import console_accounts as accounts
 from outreach.services.handoffs import CaseView
 from outreach.services.residents import ResidentView
 from outreach.services.staff import StaffView
-
-if TYPE_CHECKING:
-    from bot.app import Services
 
 log = logging.getLogger(__name__)
 
 ROLE_LABELS = {StaffRole.relay: "adulte-relais", StaffRole.coordinator: "coordination", StaffRole.admin: "admin"}
 TERRITORY_LABELS = {"dijon": "Dijon métropole", "troyes": "Troyes Champagne Métropole", None: "tous territoires"}
-
-
-def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    return context.application.bot_data["services"]
-
-
-def markup(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(t, callback_data=d) for t, d in row] for row in rows])
 
 
 @dataclass(frozen=True)
@@ -87,17 +75,9 @@ def _current_staff(services: Services, update: Update) -> StaffView | None:
         return staff.find(uow, update.effective_user.id)
 
 
-def _minutes(seconds: float) -> str:
-    minutes = int(seconds // 60)
-    if minutes < 1:
-        return "moins d'1 min"
-    if minutes < 60:
-        return f"{minutes} min"
-    return f"{minutes // 60} h {minutes % 60:02d}"
-
-
-def _quartier(case: CaseView) -> str:
-    return f" ({case.quartier})" if case.quartier else ""
+def _case_line(case: CaseView) -> str:
+    quartier = handoff_dialogue.quartier_words(case)
+    return texts.CASE_LINE.format(prenom=case.first_name, quartier=quartier, raison=case.reason)
 
 
 # ---------------------------------------------------------------- menus
@@ -162,155 +142,58 @@ async def staff_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 # ---------------------------------------------------------------- cards
 
 
-def _card_text(case: CaseView, exchanges: list[tuple[str, str]], rights: list[str], waited: float) -> str:
-    droits = ("\nDroits repérés :\n" + "\n".join(rights)) if rights else ""
-    lines = [f"{'👤' if who == 'habitant' else '🤖'} {text[:200]}" for who, text in exchanges]
-    echanges = ("\nDerniers échanges :\n" + "\n".join(lines)) if lines else ""
-    text = texts.CARD.format(
-        prenom=case.first_name,
-        quartier=_quartier(case),
-        raison=case.reason,
-        attente=_minutes(waited),
-        droits=droits,
-        echanges=echanges,
-    )
-    return text[:4000]
-
-
-async def send_cards(services: Services, bot: object, case: CaseView, *, resend: bool = False) -> int:
-    """The case card to the available adultes-relais of the resident's territory; returns how many got it."""
-    with services.uow() as uow:
-        relays = staff.relays_of(uow, case.territory_id)
-        rights = handoffs.context_lines(uow, case)
-    exchanges = await services.rasa.last_exchanges(case.resident_public_id)
-    waited = (services.clock.now() - case.created_at).total_seconds()
-    text = (texts.RESEND_PREFIX if resend else "") + _card_text(case, exchanges, rights, waited)
-    keyboard = markup([[(texts.CARD_TAKE, f"s:take:{case.id}"), (texts.CARD_LATER, f"s:later:{case.id}")]])
-    sent = 0
-    for relay in relays:
-        if relay.chat_id is None:
-            continue
-        try:
-            message = await bot.send_message(relay.chat_id, text, reply_markup=keyboard)  # type: ignore[attr-defined]
-        except TelegramError as exc:
-            log.warning("case card not delivered to staff %s (%s)", relay.id, type(exc).__name__)
-            continue
-        with services.uow() as uow:
-            handoffs.record_card(uow, services.clock, case.id, relay.id, relay.chat_id, message.message_id)
-            handoffs.view_case(uow, services.clock, case.id, relay, action="handoff_card")
-        sent += 1
-    return sent
-
-
-async def tell_coordinators(services: Services, bot: object, case: CaseView, template: str) -> None:
-    with services.uow() as uow:
-        coordinators = staff.coordinators_of(uow, case.territory_id)
-    waited = _minutes((services.clock.now() - case.created_at).total_seconds())
-    for coordinator in coordinators:
-        text = template.format(prenom=case.first_name, quartier=_quartier(case), raison=case.reason, attente=waited)
-        try:
-            await bot.send_message(coordinator.chat_id, text)  # type: ignore[attr-defined]
-        except TelegramError:
-            log.warning("coordinator %s not reachable", coordinator.id)
-
-
-async def resend_waiting_cases(services: Services, bot: object) -> int:
-    """Scheduler job: a card nobody took within 15 minutes during office hours is sent again, and the
-    territory's coordinator is told. Returns the number of cases re-sent."""
-    now = services.clock.now()
-    if not office_hours.is_open(now, services.settings.tz):
-        return 0
-    with services.uow() as uow:
-        due = handoffs.due_for_resend(uow, services.clock)
-    for case in due:
-        await send_cards(services, bot, case, resend=True)
-        await tell_coordinators(services, bot, case, texts.COORDINATOR_ALERT)
-        with services.uow() as uow:
-            handoffs.mark_resent(uow, services.clock, case.id, coordinator_told=True)
-    return len(due)
-
-
-# ---------------------------------------------------------------- resident side
-
-
 async def open_case(services: Services, bot: object, chat_id: int, resident: ResidentView, source: str) -> None:
-    """Hand the resident to a person: the case, the cards, a plain word on when someone answers."""
+    """Hand the resident to a person ("Parler à quelqu'un", a campaign's button): the case, its cards, a
+    plain word on when someone answers; Rasa is paused until the case ends."""
+    exchanges = await services.rasa.last_exchanges(resident.public_id)
     with services.uow() as uow:
-        case, created = handoffs.open_case(uow, services.clock, resident.id, source=source)
-    if not created:
-        await bot.send_message(chat_id, texts.HANDOFF_ALREADY)  # type: ignore[attr-defined]
-        return
-    if case.territory_id is None:
-        await ask_territory(services, bot, chat_id, resident, case)
-        return
-    await services.rasa.pause(resident.public_id)
-    await announce_case(services, bot, chat_id, case, source)
-
-
-async def announce_case(services: Services, bot: object, chat_id: int, case: CaseView, source: str) -> None:
-    now, tz = services.clock.now(), services.settings.tz
-    sent = await send_cards(services, bot, case)
-    if sent == 0:
-        await tell_coordinators(services, bot, case, texts.NOBODY_AVAILABLE)
-    if office_hours.is_open(now, tz) and sent:
-        opened = {"fallback": texts.HANDOFF_FALLBACK, "screening": texts.HANDOFF_SCREENING}.get(
-            source, texts.HANDOFF_OPENED
+        opened = handoff_dialogue.open_case(
+            uow, services.clock, tz=services.settings.tz, resident_id=resident.id, source=source, exchanges=exchanges
         )
-        await bot.send_message(chat_id, opened)  # type: ignore[attr-defined]
-    else:
-        soonest = now + _HALF_DAY if office_hours.is_open(now, tz) else now  # open, but nobody available
-        opening = next_permanence(services, case) or office_hours.next_opening(soonest, tz)
-        when = office_hours.say_when(opening, now, tz)
-        await bot.send_message(chat_id, texts.HANDOFF_OPENED_CLOSED_HOURS.format(quand=when))  # type: ignore[attr-defined]
-
-
-_HALF_DAY = dt.timedelta(hours=3)
-
-
-def next_permanence(services: Services, case: CaseView) -> dt.datetime | None:
-    """When the adulte-relais of the resident's own quartier is next at their permanence, if known."""
-    from outreach.services import booking
-
-    with services.uow() as uow:
-        slots = booking.next_free_slots(
-            uow,
-            services.clock,
-            territory_id=case.territory_id,
-            quartier_id=case.quartier_id,
-            limit=3,
-            notice=dt.timedelta(0),
-            tz=services.settings.tz,
-        )
-    own = [slot.starts_at for slot in slots if slot.proximity == 0]
-    return min(own) if own else None
-
-
-async def ask_territory(services: Services, bot: object, chat_id: int, resident: ResidentView, case: CaseView) -> None:
-    from bot.app import send_replies
-
-    buttons = (
-        Button("Dijon métropole", f"!terr:{case.id}:dijon"),
-        Button("Troyes Champagne Métropole", f"!terr:{case.id}:troyes"),
-        Button("Ailleurs", f"!terr:{case.id}:autre"),
-    )
-    await send_replies(services, bot, chat_id, resident, [Reply(texts.WHICH_TERRITORY, buttons=buttons)])
+    await _opened(services, bot, chat_id, resident, opened)
 
 
 async def territory_chosen(
     services: Services, bot: object, chat_id: int, resident: ResidentView, case_id: int, territory_id: str
 ) -> None:
-    if territory_id not in ("dijon", "troyes"):
-        with services.uow() as uow:
-            handoffs.close(uow, services.clock, case_id, by="resident")
-        await bot.send_message(chat_id, texts.OUTSIDE_TERRITORY)  # type: ignore[attr-defined]
-        return
+    """ "!terr:<case>:<territory>": where the resident lives, for a case that could not be routed."""
+    exchanges = await services.rasa.last_exchanges(resident.public_id)
     with services.uow() as uow:
-        case = handoffs.set_territory(uow, case_id, resident.id, territory_id)
-    if case is None:
-        await bot.send_message(chat_id, texts.BUTTON_EXPIRED)  # type: ignore[attr-defined]
-        return
-    await services.rasa.pause(resident.public_id)
-    await announce_case(services, bot, chat_id, case, case.source)
+        opened = handoff_dialogue.territory_chosen(
+            uow,
+            services.clock,
+            tz=services.settings.tz,
+            resident_id=resident.id,
+            case_id=case_id,
+            territory_id=territory_id,
+            exchanges=exchanges,
+        )
+    await _opened(services, bot, chat_id, resident, opened)
+
+
+async def _opened(
+    services: Services, bot: object, chat_id: int, resident: ResidentView, opened: handoff_dialogue.Opened
+) -> None:
+    if opened.paused:
+        await services.rasa.pause(resident.public_id)
+    services.wake_outbox()
+    await send_replies(services, bot, chat_id, resident, opened.replies)
+
+
+async def resend_waiting_cases(services: Services) -> int:
+    """Scheduler job: a card nobody took within 15 minutes during office hours is sent again, and the
+    territory's coordinator is told. Returns the number of cases re-sent."""
+    if not office_hours.is_open(services.clock.now(), services.settings.tz):
+        return 0
+    with services.uow() as uow:
+        due = handoffs.due_for_resend(uow, services.clock)
+    if not due:
+        return 0
+    exchanges = {case.id: await services.rasa.last_exchanges(case.resident_public_id) for case in due}
+    with services.uow() as uow:
+        resent = handoff_dialogue.resend(uow, services.clock, due, exchanges)
+    services.wake_outbox()
+    return resent
 
 
 def is_end_word(text: str) -> bool:
@@ -335,10 +218,21 @@ async def resident_in_case(
         return
     with services.uow() as uow:
         member = staff.get(uow, case.staff_id) if case.staff_id else None
-    if member is None or member.chat_id is None:
+        relayed = member is not None and case_messages.to_staff(
+            uow,
+            services.clock,
+            case,
+            member,
+            kind=kind,
+            text=text,
+            file_id=file_id,
+            message_key=str(message.message_id),
+        )
+        uow.commit()
+    if not relayed:
         await bot.send_message(chat_id, texts.HANDOFF_QUEUED)  # type: ignore[attr-defined]
         return
-    await relay_to_staff(bot, member.chat_id, case.first_name, kind, text, file_id)
+    services.wake_outbox()
 
 
 def _media(message: Message) -> tuple[str, str | None]:
@@ -349,59 +243,17 @@ def _media(message: Message) -> tuple[str, str | None]:
     return "text", None
 
 
-async def relay_to_staff(
-    bot: object, chat_id: int, first_name: str, kind: str, text: str | None, file_id: str | None
-) -> None:
-    legende = f" : {text}" if text else ""
-    if kind == "photo" and file_id:
-        await bot.send_photo(
-            chat_id,
-            file_id,
-            caption=texts.RESIDENT_SENT_PHOTO.format(  # type: ignore[attr-defined]
-                prenom=first_name, legende=legende
-            )[:1024],
-        )
-    elif kind == "document" and file_id:
-        await bot.send_document(
-            chat_id,
-            file_id,
-            caption=texts.RESIDENT_SENT_DOCUMENT.format(  # type: ignore[attr-defined]
-                prenom=first_name, legende=legende
-            )[:1024],
-        )
-    else:
-        await bot.send_message(chat_id, texts.RESIDENT_SAYS.format(prenom=first_name, texte=text))  # type: ignore[attr-defined]
-
-
 async def end_by_resident(
     services: Services, bot: object, chat_id: int, resident: ResidentView, case: CaseView
 ) -> None:
+    """The resident wrote "fin": the case ends, the dialogue engine is back."""
     with services.uow() as uow:
-        closed = handoffs.close(uow, services.clock, case.id, by="resident")
-        member = staff.get(uow, case.staff_id) if case.staff_id else None
+        said = case_messages.ended_by_resident(uow, services.clock, case)
+        uow.commit()
     await services.rasa.resume(resident.public_id)
-    if closed is None:
-        return
-    if case.status == HandoffStatus.waiting:
-        await _edit_cards(services, bot, case.id, texts.CARD_GONE)
-        await bot.send_message(chat_id, texts.HANDOFF_CANCELLED_WAITING)  # type: ignore[attr-defined]
-        return
-    await ask_satisfaction(services, bot, chat_id, resident, case.id, texts.HANDOFF_ENDED_BY_RESIDENT)
-    if member is not None and member.chat_id is not None:
-        await bot.send_message(  # type: ignore[attr-defined]
-            member.chat_id,
-            texts.CASE_ENDED_BY_RESIDENT.format(prenom=case.first_name),
-            reply_markup=_outcome_keyboard(case.id, after=True),
-        )
-
-
-async def ask_satisfaction(
-    services: Services, bot: object, chat_id: int, resident: ResidentView, case_id: int, text: str
-) -> None:
-    from bot.app import send_replies
-
-    buttons = tuple(Button(f"{'⭐' * n}", f"!sat:{case_id}:{n}") for n in range(1, 6))
-    await send_replies(services, bot, chat_id, resident, [Reply(text, buttons=buttons)])
+    services.wake_outbox()
+    if said:
+        await bot.send_message(chat_id, said)  # type: ignore[attr-defined]
 
 
 async def satisfaction(
@@ -455,32 +307,36 @@ async def staff_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     kind, file_id = _media(message)
     text = message.text or message.caption or ""
-    signed = texts.HANDOFF_FROM_STAFF.format(prenom=member.first_name, texte=text) if text else member.first_name
-    try:
-        if kind == "photo" and file_id:
-            await context.bot.send_photo(case.resident_chat_id, file_id, caption=signed[:1024])
-        elif kind == "document" and file_id:
-            await context.bot.send_document(case.resident_chat_id, file_id, caption=signed[:1024])
-        elif text:
-            await context.bot.send_message(case.resident_chat_id, signed)
-    except Forbidden:
-        await message.reply_text("Ce message n'a pas pu être remis : l'habitant a bloqué le bot.")
+    if kind == "text" and not text:
+        return
+    with services.uow() as uow:
+        case_messages.to_resident(
+            uow,
+            services.clock,
+            case,
+            member,
+            kind=kind,
+            text=text,
+            file_id=file_id,
+            message_key=str(message.message_id),
+        )
+        uow.commit()
+    services.wake_outbox()
 
 
-async def staff_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Every staff button ("s:…"), checked against the staff member's rights."""
+async def pressed(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, verb: str, case_id: int | None, rest: list[str]
+) -> None:
+    """Every staff button ("s:<verb>:<number>:<rest…>", read by the router), checked against the staff
+    member's rights."""
     services = services_of(context)
     query = update.callback_query
     member = _current_staff(services, update)
     if member is None:
         await query.answer(texts.BUTTON_EXPIRED_ALERT)
         return
-    parts = (query.data or "").split(":")
-    verb = parts[1] if len(parts) > 1 else ""
-    arg = parts[2] if len(parts) > 2 else ""
-    case_id = int(arg) if arg.isdigit() else None
     try:
-        await _STAFF_ACTIONS.get(verb, _unknown)(Press(services, update, context, member, case_id, parts[3:]))
+        await _STAFF_ACTIONS.get(verb, _unknown)(Press(services, update, context, member, case_id, rest))
     except handoffs.Forbidden:
         await query.answer(texts.STAFF_NOT_FOR_YOU, show_alert=True)
 
@@ -522,11 +378,10 @@ async def _pending(press: Press) -> None:
     for case in waiting[:10]:
         with services.uow() as uow:
             handoffs.view_case(uow, services.clock, case.id, member)
-        waited = _minutes((services.clock.now() - case.created_at).total_seconds())
+        waited = handoff_dialogue.minutes((services.clock.now() - case.created_at).total_seconds())
         await context.bot.send_message(
             update.effective_chat.id,
-            f"{texts.CASE_LINE.format(prenom=case.first_name, quartier=_quartier(case), raison=case.reason)}"
-            f" — en attente depuis {waited}",
+            f"{_case_line(case)} — en attente depuis {waited}",
             reply_markup=markup([[(texts.CARD_TAKE, f"s:take:{case.id}")]]),
         )
 
@@ -542,7 +397,7 @@ async def _mine(press: Press) -> None:
     for case in cases:
         await context.bot.send_message(
             update.effective_chat.id,
-            texts.CASE_LINE.format(prenom=case.first_name, quartier=_quartier(case), raison=case.reason),
+            _case_line(case),
             reply_markup=markup(
                 [
                     [(texts.CASE_WRITE.format(prenom=case.first_name), f"s:focus:{case.id}")],
@@ -554,39 +409,21 @@ async def _mine(press: Press) -> None:
 
 async def _appointments(press: Press) -> None:
     services, update, context, member = press.services, press.update, press.context, press.member
-    from bot import booking
-
     await update.callback_query.answer()
-    await booking.staff_agenda(services, context.bot, update.effective_chat.id, member)
+    await staff_agenda(services, context.bot, update.effective_chat.id, member)
 
 
 async def _mark(press: Press) -> None:
     """After an appointment: seen / no_show / excused, one button ("s:mark:<appointment id>:<status>")."""
     services, update, member, case_id, rest = press.services, press.update, press.member, press.case_id, press.rest
-    from bot import booking
-
     if case_id is None or not rest:
         await update.callback_query.answer(texts.BUTTON_EXPIRED_ALERT)
         return
-    await booking.staff_mark(services, update, member, case_id, rest[0])
-
-
-async def _edit_cards(
-    services: Services, bot: object, case_id: int, text: str, *, except_staff: int | None = None
-) -> None:
-    with services.uow() as uow:
-        cards = handoffs.cards_of(uow, case_id)
-    for card in cards:
-        if card.staff_id == except_staff:
-            continue
-        try:
-            await bot.edit_message_text(text, chat_id=card.chat_id, message_id=card.message_id)  # type: ignore[attr-defined]
-        except TelegramError:
-            pass  # too old or already edited: nothing to do
+    await staff_mark(services, update.callback_query, member, case_id, rest[0])
 
 
 async def _take(press: Press) -> None:
-    services, update, context, member, case_id = (
+    services, update, _context, member, case_id = (
         press.services,
         press.update,
         press.context,
@@ -610,14 +447,10 @@ async def _take(press: Press) -> None:
     case = result.case
     await query.answer()
     await query.edit_message_text(texts.CARD_TAKEN_BY_YOU.format(prenom=case.first_name))
-    await _edit_cards(
-        services, context.bot, case.id, texts.CARD_TAKEN_BY.format(prenom=member.first_name), except_staff=member.id
-    )
-    await context.bot.send_message(case.resident_chat_id, texts.HANDOFF_CLAIMED.format(prenom=member.first_name))
     with services.uow() as uow:
-        queued = handoffs.take_queued(uow, case.id)
-    for item in queued:
-        await relay_to_staff(context.bot, update.effective_chat.id, case.first_name, item.kind, item.text, item.file_id)
+        case_messages.claimed(uow, services.clock, case, member)
+        uow.commit()
+    services.wake_outbox()
 
 
 async def _later(press: Press) -> None:
@@ -642,10 +475,7 @@ async def _focus(press: Press) -> None:
 
 
 def _outcome_keyboard(case_id: int, *, after: bool = False) -> InlineKeyboardMarkup:
-    verb = "outcome" if after else "out"
-    return markup(
-        [[(label, f"s:{verb}:{case_id}:{outcome.value}")] for outcome, label in handoffs.OUTCOME_LABELS.items()]
-    )
+    return markup([(title, data)] for title, data in case_messages.outcome_buttons(case_id, after=after))
 
 
 async def _close(press: Press) -> None:
@@ -678,7 +508,7 @@ def _parse_outcome(rest: list[str]) -> HandoffOutcome | None:
 
 
 async def _closed_with_outcome(press: Press) -> None:
-    services, update, context, member, case_id, rest = (
+    services, update, _context, member, case_id, rest = (
         press.services,
         press.update,
         press.context,
@@ -701,18 +531,10 @@ async def _closed_with_outcome(press: Press) -> None:
         texts.CASE_CLOSED.format(prenom=case.first_name, issue=handoffs.OUTCOME_LABELS[outcome])
     )
     await services.rasa.resume(case.resident_public_id)
-    from bot.app import resident_view
-
-    resident = resident_view(services, case.resident_id)
-    if resident is not None:
-        await ask_satisfaction(
-            services,
-            context.bot,
-            case.resident_chat_id,
-            resident,
-            case.id,
-            texts.HANDOFF_CLOSED.format(prenom=member.first_name),
-        )
+    with services.uow() as uow:
+        case_messages.ask_satisfaction(uow, services.clock, case, texts.HANDOFF_CLOSED.format(prenom=member.first_name))
+        uow.commit()
+    services.wake_outbox()
 
 
 async def _outcome_after(press: Press) -> None:
@@ -757,7 +579,7 @@ async def _transfer(press: Press) -> None:
 
 
 async def _transfer_to(press: Press) -> None:
-    services, update, context, member, case_id, rest = (
+    services, update, _context, member, case_id, rest = (
         press.services,
         press.update,
         press.context,
@@ -775,11 +597,10 @@ async def _transfer_to(press: Press) -> None:
     await query.answer()
     assert colleague is not None
     await query.edit_message_text(texts.CASE_TRANSFERRED.format(prenom=case.first_name, collegue=colleague.first_name))
-    if colleague.chat_id is not None:
-        await context.bot.send_message(
-            colleague.chat_id, texts.CASE_RECEIVED.format(collegue=member.first_name, prenom=case.first_name)
-        )
-    await context.bot.send_message(case.resident_chat_id, texts.HANDOFF_TRANSFERRED.format(prenom=colleague.first_name))
+    with services.uow() as uow:
+        case_messages.transferred(uow, services.clock, case, member, colleague)
+        uow.commit()
+    services.wake_outbox()
 
 
 _STAFF_ACTIONS = {
@@ -797,3 +618,63 @@ _STAFF_ACTIONS = {
     "transfer": _transfer,
     "to": _transfer_to,
 }
+
+
+# ---------------------------------------------------------------- staff: agenda and marks
+
+
+async def staff_agenda(services: Services, bot: object, chat_id: int, member: StaffView) -> None:
+    tz = services.settings.tz
+    today = services.clock.now().astimezone(tz).date()
+    with services.uow() as uow:
+        views = [
+            v
+            for offset in range(0, 8)
+            for v in booking.staff_agenda(uow, services.clock, member.id, today + dt.timedelta(days=offset), tz=tz)
+        ]
+    if not views:
+        await bot.send_message(chat_id, texts.STAFF_NO_APPOINTMENTS)  # type: ignore[attr-defined]
+        return
+    now = services.clock.now()
+    for view in views[:15]:
+        who = view.resident_name or "Habitant"
+        line = f"📅 {btexts.when(view.starts_at, tz)} — {who}, {view.lieu_name}"
+        if view.topic:
+            line += f" ({btexts.topic_label(view.topic)})"
+        if view.status != "booked":
+            line += f" — {view.status}"
+            await bot.send_message(chat_id, line)  # type: ignore[attr-defined]
+            continue
+        keyboard = None
+        if view.starts_at <= now:  # after it started: one button to say how it went
+            keyboard = markup(
+                [
+                    [
+                        ("Venu", f"s:mark:{view.id}:seen"),
+                        ("Pas venu", f"s:mark:{view.id}:no_show"),
+                        ("Excusé", f"s:mark:{view.id}:excused"),
+                    ]
+                ]
+            )
+        await bot.send_message(chat_id, line, reply_markup=keyboard)  # type: ignore[attr-defined]
+
+
+async def staff_mark(
+    services: Services, query: CallbackQuery, member: StaffView, appointment_id: int, status: str
+) -> None:
+    try:
+        with services.uow() as uow:
+            booking.mark(
+                uow,
+                services.clock,
+                appointment_id=appointment_id,
+                status=status,
+                staff_id=member.id,
+                tz=services.settings.tz,
+            )
+    except (booking.BookingError, ValueError):
+        await query.answer(texts.BUTTON_EXPIRED_ALERT)
+        return
+    await query.answer()
+    labels = {"seen": "venu", "no_show": "pas venu", "excused": "excusé"}
+    await query.edit_message_text(f"{query.message.text}\n👉 {labels.get(status, status)}")  # type: ignore[union-attr]

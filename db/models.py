@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Index, String, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
 from db.types import JsonType, UTCDateTime
@@ -217,7 +217,10 @@ class OutboxMessage(SQLModel, table=True):
     """Every proactive message, dispatched by the scheduler; the truth survives restarts."""
 
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_status_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_due", "status", "due_at"),
+        Index("ix_outbox_status_priority_due", "status", "priority", "due_at"),  # the priority lane's claim
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(max_length=128, unique=True)
@@ -236,6 +239,8 @@ class OutboxMessage(SQLModel, table=True):
     claimed_at: dt.datetime | None = _dt()
     sent_at: dt.datetime | None = _dt()
     created_at: dt.datetime = Field(sa_type=UTCDateTime(), nullable=False)
+    # The priority lane (outreach/outbox.py): claimed before the others, not held by quiet hours.
+    priority: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
 
 
 class Screening(SQLModel, table=True):

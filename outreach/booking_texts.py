@@ -17,7 +17,8 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-PARIS = ZoneInfo("Europe/Paris")
+from outreach.screening.rights import RIGHTS
+
 MAX_LENGTH = 300
 
 DAYS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
@@ -50,17 +51,8 @@ WHAT_TO_BRING: dict[str, str] = {
     "numerique": "votre téléphone, vos identifiants (CAF, ameli, France Travail) si vous les avez",
 }
 
-# "Avez-vous fait la demande <de …> ?" for the national rights (outreach/screening/national.py ids).
-RIGHT_PHRASES: dict[str, str] = {
-    "rsa": "du RSA",
-    "prime_activite": "de la prime d'activité",
-    "aide_logement": "de l'aide au logement (APL)",
-    "aah": "de l'AAH",
-    "allocations_familiales": "des allocations familiales",
-    "asf": "de l'allocation de soutien familial (ASF)",
-    "complement_familial": "du complément familial",
-    "css": "de la complémentaire santé solidaire",
-}
+# "Avez-vous fait la demande <de …> ?" for the national rights (outreach/screening/rights.py, the registry).
+RIGHT_PHRASES: dict[str, str] = {right.id: right.of_name for right in RIGHTS}
 
 FOLLOWUP_ANSWERS: dict[str, str] = {  # callback code → button title
     "deja": "C'est déjà fait ✅",
@@ -78,19 +70,23 @@ def _fit(*variants: str) -> str:
     return variants[-1][: MAX_LENGTH - 1] + "…"
 
 
-def hour(moment: dt.datetime, tz: ZoneInfo = PARIS) -> str:
-    local = moment.astimezone(tz)
-    return f"{local.hour} h" if local.minute == 0 else f"{local.hour} h {local.minute:02d}"
+def hour(moment: dt.datetime, tz: ZoneInfo) -> str:
+    return clock_time(moment.astimezone(tz).time())
 
 
-def day(moment: dt.datetime | dt.date, tz: ZoneInfo = PARIS) -> str:
+def clock_time(moment: dt.time) -> str:
+    """"14 h", "14 h 30"."""
+    return f"{moment.hour} h" if moment.minute == 0 else f"{moment.hour} h {moment.minute:02d}"
+
+
+def day(moment: dt.datetime | dt.date, tz: ZoneInfo) -> str:
     """"mardi 1er décembre"."""
     date = moment.astimezone(tz).date() if isinstance(moment, dt.datetime) else moment
     number = "1er" if date.day == 1 else str(date.day)
     return f"{DAYS[date.weekday()]} {number} {MONTHS[date.month - 1]}"
 
 
-def when(moment: dt.datetime, tz: ZoneInfo = PARIS) -> str:
+def when(moment: dt.datetime, tz: ZoneInfo) -> str:
     """"mardi 1er décembre à 14 h 30"."""
     return f"{day(moment, tz)} à {hour(moment, tz)}"
 
@@ -103,7 +99,7 @@ def what_to_bring(topic: str | None) -> str:
     return WHAT_TO_BRING.get(topic or "", _BRING_DEFAULT)
 
 
-def slot_button_title(starts_at: dt.datetime, place: str, tz: ZoneInfo = PARIS) -> str:
+def slot_button_title(starts_at: dt.datetime, place: str, tz: ZoneInfo) -> str:
     """A slot on a button: "mar. 1er déc. 14 h 30 · Grésilles" (≤ 64 characters)."""
     local = starts_at.astimezone(tz)
     number = "1er" if local.day == 1 else str(local.day)
@@ -115,7 +111,7 @@ def slot_button_title(starts_at: dt.datetime, place: str, tz: ZoneInfo = PARIS) 
 
 
 def booked(*, starts_at: dt.datetime, place: str, address: str, relay: str, telephone: bool, topic: str | None,
-           tz: ZoneInfo = PARIS) -> str:
+           tz: ZoneInfo) -> str:
     if telephone:
         return _fit(
             f"C'est noté : {relay} vous appellera {when(starts_at, tz)}. Gardez votre téléphone près de vous. "
@@ -131,7 +127,7 @@ def booked(*, starts_at: dt.datetime, place: str, address: str, relay: str, tele
 
 
 def reminder_48h(*, starts_at: dt.datetime, place: str, address: str, relay: str, telephone: bool,
-                 topic: str | None, tz: ZoneInfo = PARIS) -> str:
+                 topic: str | None, tz: ZoneInfo) -> str:
     if telephone:
         return _fit(f"Rappel : {relay} vous appelle {when(starts_at, tz)}. Vous êtes toujours disponible ?")
     return _fit(
@@ -142,7 +138,7 @@ def reminder_48h(*, starts_at: dt.datetime, place: str, address: str, relay: str
     )
 
 
-def reminder_2h(*, starts_at: dt.datetime, place: str, relay: str, telephone: bool, tz: ZoneInfo = PARIS) -> str:
+def reminder_2h(*, starts_at: dt.datetime, place: str, relay: str, telephone: bool, tz: ZoneInfo) -> str:
     if telephone:
         return _fit(f"Dans 2 heures, à {hour(starts_at, tz)}, {relay} vous appelle. À tout à l'heure !")
     return _fit(f"Dans 2 heures : rendez-vous à {hour(starts_at, tz)} avec {relay}, {place}. À tout à l'heure !")
@@ -156,22 +152,22 @@ def reminder_buttons(appointment_id: int) -> list[list[str]]:
     ]
 
 
-def come_confirmed(*, starts_at: dt.datetime, tz: ZoneInfo = PARIS) -> str:
+def come_confirmed(*, starts_at: dt.datetime, tz: ZoneInfo) -> str:
     return f"Merci, à {day(starts_at, tz)} à {hour(starts_at, tz)} !"
 
 
-def cancelled(*, starts_at: dt.datetime, tz: ZoneInfo = PARIS) -> str:
+def cancelled(*, starts_at: dt.datetime, tz: ZoneInfo) -> str:
     return f"Votre rendez-vous du {when(starts_at, tz)} est annulé. Vous pouvez en reprendre un quand vous voulez."
 
 
-def cancelled_late(*, starts_at: dt.datetime, relay: str, tz: ZoneInfo = PARIS) -> str:
+def cancelled_late(*, starts_at: dt.datetime, relay: str, tz: ZoneInfo) -> str:
     return _fit(
         f"Votre rendez-vous du {when(starts_at, tz)} est annulé. Il commence bientôt : nous prévenons {relay}, "
         f"et vous pouvez aussi lui laisser un message pour le dire. Merci !"
     )
 
 
-def cancelled_by_staff(*, starts_at: dt.datetime, relay: str, tz: ZoneInfo = PARIS) -> str:
+def cancelled_by_staff(*, starts_at: dt.datetime, relay: str, tz: ZoneInfo) -> str:
     return _fit(
         f"Désolé : {relay} ne peut pas vous recevoir {when(starts_at, tz)}. Votre rendez-vous est annulé. "
         f"Voulez-vous choisir un autre moment ?"
@@ -182,11 +178,11 @@ def rebook_buttons(appointment_id: int) -> list[list[str]]:
     return [["Choisir un autre moment", f"r:rebook:{appointment_id}"], ["Non merci", f"r:norebook:{appointment_id}"]]
 
 
-def rescheduled(*, starts_at: dt.datetime, place: str, relay: str, tz: ZoneInfo = PARIS) -> str:
+def rescheduled(*, starts_at: dt.datetime, place: str, relay: str, tz: ZoneInfo) -> str:
     return _fit(f"C'est changé : nouveau rendez-vous {when(starts_at, tz)} avec {relay}, {place}.")
 
 
-def no_show_offer(*, starts_at: dt.datetime, tz: ZoneInfo = PARIS) -> str:
+def no_show_offer(*, starts_at: dt.datetime, tz: ZoneInfo) -> str:
     return _fit(
         f"Nous ne vous avons pas vu {day(starts_at, tz)}. Ce n'est pas grave, ça arrive. "
         f"Voulez-vous choisir un autre moment ?"
@@ -214,7 +210,7 @@ def proposals() -> str:
 
 
 def staff_booked(*, starts_at: dt.datetime, place: str, resident: str | None, topic: str | None,
-                 telephone: bool, tz: ZoneInfo = PARIS) -> str:
+                 telephone: bool, tz: ZoneInfo) -> str:
     who = resident or "Un habitant"
     how = "par téléphone" if telephone else place
     subject = f" Sujet : {topic_label(topic)}." if topic else ""
@@ -222,7 +218,7 @@ def staff_booked(*, starts_at: dt.datetime, place: str, resident: str | None, to
 
 
 def staff_cancelled(*, starts_at: dt.datetime, place: str, resident: str | None, late: bool,
-                    tz: ZoneInfo = PARIS) -> str:
+                    tz: ZoneInfo) -> str:
     who = resident or "un habitant"
     if late:
         return _fit(f"Annulation tardive (moins de 4 h avant) : {who}, {when(starts_at, tz)}, {place}.")
@@ -230,7 +226,7 @@ def staff_cancelled(*, starts_at: dt.datetime, place: str, resident: str | None,
 
 
 def staff_rescheduled(*, before: dt.datetime, after: dt.datetime, place: str, resident: str | None,
-                      tz: ZoneInfo = PARIS) -> str:
+                      tz: ZoneInfo) -> str:
     who = resident or "Un habitant"
     return _fit(f"{who} a déplacé son rendez-vous du {when(before, tz)} au {when(after, tz)}, {place}.")
 

@@ -11,11 +11,10 @@ from db.models import Appointment, AppointmentChannel, Lieu, Permanence
 from outreach import booking_texts as texts
 
 PRODID = "-//Outreach aller-vers//Rendez-vous adulte-relais//FR"
-PARIS = ZoneInfo("Europe/Paris")
 
 
-def ics_filename(appointment: Appointment) -> str:
-    return f"rendez-vous-{appointment.starts_at.astimezone(PARIS):%Y-%m-%d-%Hh%M}.ics"
+def ics_filename(appointment: Appointment, tz: ZoneInfo) -> str:
+    return f"rendez-vous-{appointment.starts_at.astimezone(tz):%Y-%m-%d-%Hh%M}.ics"
 
 
 def ics_for(
@@ -24,9 +23,9 @@ def ics_for(
     permanence: Permanence,
     *,
     relay: str | None = None,
-    tz: ZoneInfo = PARIS,
+    tz: ZoneInfo,
 ) -> bytes:
-    """One VEVENT with a stable UID, DTSTART/DTEND in Europe/Paris (with its VTIMEZONE), place and what to bring."""
+    """One VEVENT with a stable UID, DTSTART/DTEND in local time (with its VTIMEZONE), place and what to bring."""
     assert appointment.id is not None
     telephone = appointment.channel == AppointmentChannel.telephone
     who = relay or "l'adulte-relais"

@@ -127,3 +127,9 @@ class Settings(BaseSettings):
     def sqlite_path(self) -> Path | None:
         prefix = "sqlite:///"
         return Path(self.database_url[len(prefix) :]) if self.database_url.startswith(prefix) else None
+
+
+def default_tz() -> ZoneInfo:
+    """The time zone of Settings.timezone's default, for callers that have no Settings at hand (tests, a
+    library function called without `tz`); processes always pass `settings.tz`."""
+    return ZoneInfo(str(Settings.model_fields["timezone"].default))

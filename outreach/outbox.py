@@ -1,4 +1,5 @@
-"""The outbox: every proactive message is a row, written in the same unit of work as its cause.
+"""The outbox: every message the service sends on its own initiative is a row, written in the same unit of
+work as its cause.
 
 `enqueue` adds a row (idempotent on its key). A `Dispatcher` claims due rows, sends them through a
 `Sender` port while keeping Telegram's limits, and records the result on the row:
@@ -12,13 +13,26 @@
 - limits: a global rate over any rolling second (default 25/s, never above 30), at most one message
   per chat per second, a 429's `retry_after` pauses every send, a 403 marks the resident unreachable
   and drops their pending rows.
-- quiet hours (default 20:00-09:00, Sundays and French public holidays, Europe/Paris): a due row in
-  a quiet time moves to the next allowed time, or is dropped when it expires before then.
-- guards run at claim time: rows of residents who opted out or became unreachable are dropped, and
-  callers (booking, follow-ups) add their own ("the appointment was cancelled", "already answered").
+- quiet hours (default 20:00-09:00, Sundays and French public holidays, in the settings' time zone): a
+  due row in a quiet time moves to the next allowed time, or is dropped when it expires before then.
+- guards run at claim time: rows of residents who opted out or became unreachable are dropped
+  (`resident_guard`); the composition root (outreach/bootstrap.py) gives the dispatcher the guards of
+  the services that enqueue ("the appointment was cancelled", "already answered", "campaign paused").
+- after-sent hooks, per kind, also injected: called with the claim's result in the transaction that
+  records it (a handoff card keeps the message_id Telegram gave it).
+- the priority lane: rows enqueued with `priority=True` (a message relayed in a live conversation, a
+  handoff card, a coordinator alert) are claimed before the others, are not held by quiet hours, and
+  may use Telegram's short per-chat burst (3 at once, then one per second); `Dispatcher.wake()` makes
+  a running dispatcher claim them at once instead of at its next tick.
 
-Payload: `{"text": str, "buttons": [[title, callback_data], ...], "document": {"filename", "content_b64"}}`
-(buttons and document optional; other keys are for guards and are not sent).
+Payload (keys other than these are for guards and hooks, and are not sent):
+- a text message: `{"text": str, "buttons": [[title, callback_data], ...]}` (buttons optional);
+- a file uploaded from bytes: `{"text": caption, "document": {"filename", "content_b64", "mime_type"?}}`;
+- a photo or a document Telegram already has: `{"photo": {"file_id"}}` or `{"document": {"file_id"}}`,
+  with an optional `"text"` as the caption (1024 characters at most) and optional buttons;
+- an edit of a message the bot sent in that chat: `{"edit": {"message_id": int}, "text": str,
+  "buttons": ...}` (editMessageText; without buttons the keyboard is removed, as Telegram does), or
+  without "text" an edit of the keyboard only (editMessageReplyMarkup).
 """
 
 from __future__ import annotations
@@ -30,12 +44,12 @@ import heapq
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import false, func, insert, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
@@ -43,6 +57,7 @@ from sqlmodel import Session, col
 from db.engine import UnitOfWork
 from db.models import Event, OutboxMessage, OutboxStatus, Resident
 from outreach.clock import Clock
+from outreach.config import default_tz
 from outreach.public_holidays import is_public_holiday
 
 if TYPE_CHECKING:
@@ -50,10 +65,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PARIS = ZoneInfo("Europe/Paris")
 MAX_RATE = 30.0  # Telegram: about 30 messages per second per bot
 MAX_TEXT = 4096
+MAX_CAPTION = 1024
 MAX_CALLBACK_BYTES = 64
+PRIORITY_BURST = 3  # messages of the priority lane one chat may get at once (then one per interval)
 _T = OutboxMessage.__table__  # type: ignore[attr-defined]
 
 
@@ -64,22 +80,54 @@ class OutboxError(ValueError):
     """A payload Telegram would refuse (empty text, too long, callback_data over 64 bytes...)."""
 
 
-def check_payload(payload: dict[str, Any]) -> None:
-    text = payload.get("text")
+def _check_text(text: object, *, limit: int, required: bool) -> None:
+    if text is None and not required:
+        return
     if not isinstance(text, str) or not text.strip():
         raise OutboxError("payload needs a non-empty 'text'")
-    if len(text) > MAX_TEXT:
-        raise OutboxError(f"text over {MAX_TEXT} characters")
-    for button in payload.get("buttons") or []:
+    if len(text) > limit:
+        raise OutboxError(f"text over {limit} characters")
+
+
+def _check_buttons(buttons: object) -> None:
+    for button in buttons or []:  # type: ignore[attr-defined]
         if not (isinstance(button, list | tuple) and len(button) == 2 and all(isinstance(x, str) for x in button)):
             raise OutboxError(f"a button is [title, callback_data], got {button!r}")
         if not button[0].strip() or not 1 <= len(button[1].encode()) <= MAX_CALLBACK_BYTES:
             raise OutboxError(f"button {button[0]!r}: empty title or callback_data not 1-64 bytes")
-    document = payload.get("document")
+
+
+def _has_file_id(value: object) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("file_id"), str) and bool(value["file_id"].strip())
+
+
+def check_payload(payload: dict[str, Any]) -> None:
+    """Refuse at enqueue time what Telegram would refuse at send time (see the module's payload shapes)."""
+    _check_buttons(payload.get("buttons"))
+    edit, photo, document = payload.get("edit"), payload.get("photo"), payload.get("document")
+    if edit is not None:
+        message_id = edit.get("message_id") if isinstance(edit, dict) else None
+        if not isinstance(message_id, int) or isinstance(message_id, bool) or message_id <= 0:
+            raise OutboxError("edit needs {'message_id': a positive int}")
+        if photo is not None or document is not None:
+            raise OutboxError("an edit changes a text or a keyboard, not a file")
+        _check_text(payload.get("text"), limit=MAX_TEXT, required=False)
+        return
+    if photo is not None:
+        if document is not None:
+            raise OutboxError("one file per message: photo or document")
+        if not _has_file_id(photo):
+            raise OutboxError("photo needs a 'file_id'")
+        _check_text(payload.get("text"), limit=MAX_CAPTION, required=False)
+        return
+    if _has_file_id(document):
+        _check_text(payload.get("text"), limit=MAX_CAPTION, required=False)
+        return
+    _check_text(payload.get("text"), limit=MAX_TEXT, required=True)
     if document is not None and not (
         isinstance(document, dict) and document.get("filename") and document.get("content_b64")
     ):
-        raise OutboxError("document needs 'filename' and 'content_b64'")
+        raise OutboxError("document needs 'filename' and 'content_b64' (or a 'file_id')")
 
 
 def enqueue(
@@ -94,11 +142,13 @@ def enqueue(
     resident_id: int | None = None,
     staff_id: int | None = None,
     now: dt.datetime | None = None,
+    priority: bool = False,
 ) -> bool:
     """Add a message to the outbox in the caller's transaction (no commit). Idempotent on `key`.
 
     Returns True when a row was added, False when that key already existed (the row is left as is).
-    `now` is the creation time (defaults to `due_at`).
+    `now` is the creation time (defaults to `due_at`). `priority`: the priority lane (claimed first, not
+    held by quiet hours); after the commit, call the dispatcher's `wake()` so it leaves at once.
     """
     if due_at.tzinfo is None or (expires_at is not None and expires_at.tzinfo is None):
         raise ValueError("due_at and expires_at must be timezone-aware")
@@ -116,6 +166,7 @@ def enqueue(
         "expires_at": expires_at,
         "status": OutboxStatus.pending.value,
         "attempts": 0,
+        "priority": bool(priority),
         "created_at": now or due_at,
     }
     dialect = session.get_bind().dialect.name
@@ -155,6 +206,7 @@ class OutboxRow:
     attempts: int
     due_at: dt.datetime
     expires_at: dt.datetime | None = None
+    priority: bool = False
 
 
 @dataclass(frozen=True)
@@ -192,30 +244,30 @@ class Sender(Protocol):
 # Guards run at claim time, in the claim's transaction: {row id: reason} for rows to drop.
 Guard = Callable[[Session, Sequence[OutboxRow], dt.datetime], dict[int, str]]
 
+# After-sent hooks, per kind: called once a row of that kind was sent (result.ok), in the transaction that
+# records it as sent (a savepoint: a hook that raises is logged and rolled back, the row stays sent).
+AfterSent = Callable[[Session, OutboxRow, SendResult, dt.datetime], None]
+
 
 def resident_guard(session: Session, rows: Sequence[OutboxRow], now: dt.datetime) -> dict[int, str]:
-    """No proactive message to a resident who opted out or is known unreachable."""
+    """No proactive message to a resident who opted out or is known unreachable. Opting out stops what the
+    service says on its own initiative, not a conversation the resident is having with a person: rows of
+    the priority lane (a relayed answer) still reach a resident who opted out."""
     ids = {row.resident_id for row in rows if row.resident_id is not None}
     if not ids:
         return {}
     found = session.execute(
         select(Resident.id, Resident.opted_out_at, Resident.unreachable_at).where(col(Resident.id).in_(ids))
     ).all()
+    opted_out = {resident_id for resident_id, opted_out_at, _ in found if opted_out_at is not None}
+    unreachable = {resident_id for resident_id, _, unreachable_at in found if unreachable_at is not None}
     reasons: dict[int, str] = {}
-    for resident_id, opted_out_at, unreachable_at in found:
-        if opted_out_at is not None:
-            reasons[resident_id] = "opted out"
-        elif unreachable_at is not None:
-            reasons[resident_id] = "unreachable"
-    return {row.id: reasons[row.resident_id] for row in rows if row.resident_id in reasons}
-
-
-def default_guards() -> list[Guard]:
-    """The resident guard plus those of the services that enqueue (booking, follow-ups)."""
-    from outreach import campaigns
-    from outreach.services import booking, followups
-
-    return [resident_guard, booking.reminder_guard, followups.guard, campaigns.guard]
+    for row in rows:
+        if row.resident_id in opted_out and not row.priority:
+            reasons[row.id] = "opted out"
+        elif row.resident_id in unreachable:
+            reasons[row.id] = "unreachable"
+    return reasons
 
 
 # ---------------------------------------------------------------- quiet hours
@@ -229,11 +281,13 @@ class QuietHours:
     end: dt.time | None = dt.time(9, 0)
     sundays: bool = True
     holidays: bool = True
-    tz: ZoneInfo = PARIS
+    tz: ZoneInfo = field(default_factory=default_tz)  # processes give settings.tz (from_settings)
 
     @classmethod
-    def parse(cls, hours: str = "20:00-09:00", days: str = "sunday,holidays", tz: str | ZoneInfo = PARIS) -> QuietHours:
-        zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
+    def parse(
+        cls, hours: str = "20:00-09:00", days: str = "sunday,holidays", tz: str | ZoneInfo | None = None
+    ) -> QuietHours:
+        zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz) if tz is not None else default_tz()
         words = {w.strip().lower() for w in days.split(",")}
         start = end = None
         if hours.strip().lower() != "none":
@@ -246,8 +300,8 @@ class QuietHours:
         return cls.parse(settings.quiet_hours, getattr(settings, "quiet_days", "sunday,holidays"), settings.tz)
 
     @classmethod
-    def never(cls) -> QuietHours:
-        return cls(start=None, end=None, sundays=False, holidays=False)
+    def never(cls, tz: ZoneInfo | None = None) -> QuietHours:
+        return cls(start=None, end=None, sundays=False, holidays=False, tz=tz or default_tz())
 
     def _quiet_day(self, day: dt.date) -> bool:
         return (self.sundays and day.weekday() == 6) or (self.holidays and is_public_holiday(day))
@@ -288,45 +342,75 @@ class _Pacer:
     """Telegram's limits in one place: a rolling-second global rate, a per-chat interval, pauses.
 
     A send counts in the rolling second from its start until one second after it completed: Telegram
-    saw it somewhere in between, so no second as Telegram measures it holds more than `rate` sends."""
+    saw it somewhere in between, so no second as Telegram measures it holds more than `rate` sends.
 
-    def __init__(self, rate: float, per_chat_interval: float) -> None:
+    Per chat, the ordinary rows leave one per `per_chat_interval` (counted from the previous send's
+    completion). The priority lane may use Telegram's tolerance for short bursts: a token bucket per chat
+    of `burst` sends that refills one per interval (the refill only counts between sends, so it stays
+    behind Telegram's own bucket, which counts from the arrival)."""
+
+    def __init__(self, rate: float, per_chat_interval: float, burst: int = PRIORITY_BURST) -> None:
         self.rate = min(max(rate, 0.1), MAX_RATE)
         self.per_second = max(1, int(self.rate))
         self.spacing = 0.5 / self.rate  # smooths bursts; the rolling window keeps the average
         self.per_chat_interval = per_chat_interval
+        self.burst = max(1, burst)
         self.window: deque[float] = deque()  # completion times of recent sends
         self.in_flight = 0
         self.last_send = -1e9
         self.paused_until = 0.0
         self.chat_last: dict[int, float] = {}
+        self.buckets: dict[int, tuple[float, float]] = {}  # chat → (tokens, when counted)
 
-    def global_wait(self, now: float) -> float:
-        """Seconds to wait before the next send is allowed anywhere (inf: wait for a send to complete)."""
+    def global_wait(self, now: float, priority: bool = False) -> float:
+        """Seconds to wait before the next send is allowed anywhere (inf: wait for a send to complete).
+        The priority lane may go above the configured rate up to Telegram's own limit (MAX_RATE): a relayed
+        message does not wait for a campaign's second to end, and no second holds more than MAX_RATE sends."""
         while self.window and now - self.window[0] >= 1.0:
             self.window.popleft()
-        wait = max(0.0, self.paused_until - now, self.last_send + self.spacing - now)
-        if len(self.window) + self.in_flight >= self.per_second:
-            wait = max(wait, self.window[0] + 1.0 - now if self.window else float("inf"))
+        if priority:
+            wait, limit = max(0.0, self.paused_until - now), max(self.per_second, int(MAX_RATE))
+        else:
+            wait, limit = max(0.0, self.paused_until - now, self.last_send + self.spacing - now), self.per_second
+        if len(self.window) + self.in_flight >= limit:  # wait until enough sends leave the rolling second
+            ages_out = self.window[-(limit - self.in_flight)] + 1.0 if self.in_flight < limit else float("inf")
+            wait = max(wait, ages_out - now)
         return wait
 
-    def chat_ready_at(self, chat_id: int) -> float:
-        return self.chat_last.get(chat_id, -1e9) + self.per_chat_interval
+    def _tokens(self, chat_id: int, now: float) -> float:
+        tokens, at = self.buckets.get(chat_id, (float(self.burst), now))
+        if self.per_chat_interval <= 0:
+            return float(self.burst)
+        return min(float(self.burst), tokens + max(0.0, now - at) / self.per_chat_interval)
+
+    def chat_ready_at(self, chat_id: int, priority: bool = False) -> float:
+        """When the chat may get its next row (monotonic time)."""
+        if not priority:
+            return self.chat_last.get(chat_id, -1e9) + self.per_chat_interval
+        bucket = self.buckets.get(chat_id)
+        if bucket is None or self.per_chat_interval <= 0:
+            return -1e9
+        tokens, at = bucket
+        return at + max(0.0, 1.0 - tokens) * self.per_chat_interval
 
     def record(self, chat_id: int, now: float) -> None:
         """A send starts."""
         self.in_flight += 1
         self.last_send = now
         self.chat_last[chat_id] = now
-        if len(self.chat_last) > 50_000:  # forget chats idle for longer than the interval
-            horizon = now - self.per_chat_interval
+        self.buckets[chat_id] = (max(0.0, self._tokens(chat_id, now) - 1.0), now)
+        if len(self.chat_last) > 50_000:  # forget chats idle for longer than the interval (their bucket is full)
+            horizon = now - self.per_chat_interval * self.burst
             self.chat_last = {c: t for c, t in self.chat_last.items() if t > horizon}
+            self.buckets = {c: b for c, b in self.buckets.items() if c in self.chat_last}
 
     def done(self, chat_id: int, now: float) -> None:
-        """A send completed: the per-chat interval and the rolling second count from here."""
+        """A send completed: the per-chat interval, the chat's refill and the rolling second count from here."""
         self.in_flight = max(0, self.in_flight - 1)
         self.window.append(now)
         self.chat_last[chat_id] = max(self.chat_last.get(chat_id, now), now)
+        tokens, at = self.buckets.get(chat_id, (float(self.burst) - 1.0, now))
+        self.buckets[chat_id] = (tokens, max(at, now))
 
     def pause(self, seconds: float, now: float) -> None:
         self.paused_until = max(self.paused_until, now + seconds)
@@ -353,10 +437,12 @@ class DispatchStats:
 
 @dataclass
 class _Run:
-    """In-memory state of one run: claimed rows waiting per chat, a heap of chats by ready time."""
+    """In-memory state of one run: claimed rows waiting per chat (priority rows first), and two heaps of
+    chats by ready time: those whose next row is of the priority lane, and the others."""
 
     queues: dict[int, deque[OutboxRow]] = field(default_factory=dict)
-    heap: list[tuple[float, int, int]] = field(default_factory=list)
+    lanes: tuple[list[tuple[float, int, int]], list[tuple[float, int, int]]] = field(default_factory=lambda: ([], []))
+    entry: dict[int, int] = field(default_factory=dict)  # chat → seq of its live heap entry (others are stale)
     busy: set[int] = field(default_factory=set)  # chats with a send in flight
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     seq: int = 0
@@ -366,13 +452,36 @@ class _Run:
     def held(self) -> int:
         return sum(len(q) for q in self.queues.values())
 
-    def push(self, chat_id: int, ready_at: float) -> None:
+    def push(self, chat_id: int, ready_at: float, priority: bool) -> None:
         self.seq += 1
-        heapq.heappush(self.heap, (ready_at, self.seq, chat_id))
+        self.entry[chat_id] = self.seq
+        heapq.heappush(self.lanes[0 if priority else 1], (ready_at, self.seq, chat_id))
+
+    def top(self, lane: int) -> tuple[float, int, int] | None:
+        heap = self.lanes[lane]
+        while heap and self.entry.get(heap[0][2]) != heap[0][1]:
+            heapq.heappop(heap)  # an entry replaced by a later push
+        return heap[0] if heap else None
+
+    def pop(self, lane: int) -> int:
+        _, _, chat_id = heapq.heappop(self.lanes[lane])
+        del self.entry[chat_id]
+        return chat_id
+
+    def clear(self) -> list[int]:
+        ids = [row.id for queue in self.queues.values() for row in queue]
+        self.queues.clear()
+        for heap in self.lanes:
+            heap.clear()
+        self.entry.clear()
+        return ids
 
 
 class Dispatcher:
-    """Claims due outbox rows and sends them; `run_once` for a scheduler job, `run` for a process."""
+    """Claims due outbox rows and sends them; `run_once` for a scheduler job, `run` for a process.
+
+    `guards` (default: `resident_guard` only) and `after_sent` hooks (per kind) come from the composition
+    root, outreach/bootstrap.py, which knows the services; this module imports none."""
 
     def __init__(
         self,
@@ -382,6 +491,7 @@ class Dispatcher:
         *,
         rate: float = 25.0,
         per_chat_interval: float = 1.0,
+        priority_burst: int = PRIORITY_BURST,
         concurrency: int = 8,
         batch_size: int = 50,
         lease: float = 60.0,
@@ -389,6 +499,7 @@ class Dispatcher:
         quiet: QuietHours | None = None,
         quiet_exempt_kinds: Iterable[str] = ("handoff_relay", "console_link", "campaign_test"),  # staff, not residents
         guards: Sequence[Guard] | None = None,
+        after_sent: Mapping[str, AfterSent] | None = None,
         poll_interval: float = 0.5,
     ) -> None:
         if rate > MAX_RATE:
@@ -402,14 +513,22 @@ class Dispatcher:
         self.max_attempts = max(1, max_attempts)
         self.quiet = quiet if quiet is not None else QuietHours()
         self.quiet_exempt_kinds = frozenset(quiet_exempt_kinds)
-        self.guards = list(guards) if guards is not None else default_guards()
+        self.guards: list[Guard] = list(guards) if guards is not None else [resident_guard]
+        self.after_sent: dict[str, AfterSent] = dict(after_sent or {})
         self.poll_interval = poll_interval
-        self.pacer = _Pacer(rate, per_chat_interval)
+        self.pacer = _Pacer(rate, per_chat_interval, priority_burst)
         self._postgres = engine.dialect.name == "postgresql"
         # Rows of one chat held in memory at most (they leave one per interval, and must leave within the lease).
         self.max_held_per_chat = max(3, int(lease / max(per_chat_interval, 0.001) / 4))
         self._job_running = False
         self._job_budget = 30.0
+        self._job_added = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wakers: set[asyncio.Event] = set()  # one per run in progress
+        self._wake_pending = False
+        self._spawned: set[asyncio.Task[None]] = set()
+        self._closing = False
+        self._runs: set[asyncio.Task[Any]] = set()  # the tasks running `_serve`
 
     @classmethod
     def from_settings(cls, engine: Engine, clock: Clock, sender: Sender, settings: Settings, **kw: Any) -> Dispatcher:
@@ -436,6 +555,9 @@ class Dispatcher:
         """Run as an APScheduler interval job: every `seconds`, send what is due (one run at a time; a tick
         that comes while a long run drains a backlog returns at once instead of piling up)."""
         self._job_budget = budget
+        self._job_added = True
+        with contextlib.suppress(RuntimeError):  # called from the service's loop: wake() can start a run
+            self._loop = asyncio.get_running_loop()
         scheduler.add_job(
             self._job,
             "interval",
@@ -447,12 +569,51 @@ class Dispatcher:
             misfire_grace_time=30,
         )
 
+    async def shutdown(self, within: float = 40.0) -> None:
+        """End the runs in progress as `run`'s stop event does (held rows go back to pending, sends in flight
+        are recorded) and wait for them, at most `within` seconds; later ticks and wakes do nothing."""
+        self._closing = True
+        for event in self._wakers:
+            event.set()
+        if self._runs:
+            await asyncio.wait(set(self._runs), timeout=within)
+
+    def wake(self) -> None:
+        """Claim due rows of the priority lane now (call it after committing one): a run in progress claims
+        at once, even while it drains a backlog; between two scheduler ticks a run starts at once. Safe to
+        call from any thread; before the dispatcher ever ran, its first run claims them first."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            self._wake_pending = True
+            return
+        try:
+            current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        if current is loop:
+            self._on_wake()
+        else:
+            loop.call_soon_threadsafe(self._on_wake)
+
+    def _on_wake(self) -> None:
+        self._wake_pending = True
+        if self._wakers:
+            for event in self._wakers:
+                event.set()
+        elif self._job_added and not self._job_running and not self._closing:
+            task = asyncio.get_running_loop().create_task(self._job())
+            self._spawned.add(task)
+            task.add_done_callback(self._spawned.discard)
+
     async def _job(self) -> None:
-        if self._job_running:
+        if self._job_running or self._closing:
             return
         self._job_running = True
         try:
-            await self.run_once(budget=self._job_budget)
+            while True:
+                await self.run_once(budget=self._job_budget)
+                if not self._wake_pending or self._closing:  # a wake while this run was ending: one more
+                    break
         finally:
             self._job_running = False
 
@@ -461,6 +622,11 @@ class Dispatcher:
     async def _serve(self, *, stop: asyncio.Event | None, budget: float | None) -> DispatchStats:
         run = _Run()
         wake = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        self._wakers.add(wake)
+        me = asyncio.current_task()
+        if me is not None:
+            self._runs.add(me)
         stopper = asyncio.create_task(self._relay(stop, wake)) if stop is not None else None
         started = time.monotonic()
         next_claim = 0.0
@@ -469,40 +635,53 @@ class Dispatcher:
             while True:
                 now_m = time.monotonic()
                 stopping = (stop is not None and stop.is_set()) or (budget is not None and now_m - started > budget)
-                if stopping:
+                if stopping or self._closing:
                     break
                 low_water = max(self.concurrency, self.batch_size // 2)
-                if run.held < low_water and now_m >= next_claim:
+                woken, self._wake_pending = self._wake_pending, False
+                if run.held < low_water and (now_m >= next_claim or woken):
                     want = self.batch_size - run.held
                     rows, dropped = await asyncio.to_thread(self._claim, want)
-                    run.stats.claimed += len(rows)
-                    run.stats.dropped += dropped
-                    overflow = [row.id for row in rows if not self._hold(run, row)]
-                    if overflow:  # too many for one chat: their turn is later, not in this worker's memory
-                        delay = self.max_held_per_chat * self.pacer.per_chat_interval
-                        run.stats.released += await asyncio.to_thread(self._release, overflow, delay)
                     exhausted = len(rows) + dropped < want
                     next_claim = now_m if not exhausted else now_m + await self._idle_delay()
-                if budget is not None and exhausted and not run.held and not run.tasks:
+                    await self._take(run, rows, dropped)
+                elif woken:  # busy with a backlog: the priority lane only, at once
+                    rows, dropped = await asyncio.to_thread(self._claim, self.batch_size, True)
+                    await self._take(run, rows, dropped)
+                if budget is not None and exhausted and not run.held and not run.tasks and not self._wake_pending:
                     break  # run_once: nothing more is due
                 self._launch(run, wake)
                 timeout = self._next_wake(run, next_claim if run.held < low_water else None)
                 wake.clear()
+                if self._wake_pending:
+                    timeout = 0.0
                 if timeout > 0:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(wake.wait(), timeout)
                 else:
                     await asyncio.sleep(0)  # sends, the stop event and everyone else run on this loop too
         finally:
+            self._wakers.discard(wake)
             await self._finish(run)
             if stopper is not None:
                 stopper.cancel()
+            if me is not None:
+                self._runs.discard(me)
         if run.stats.claimed:
             log.info(
                 "outbox: %s claimed, %s sent, %s retried, %s failed, %s dropped",
                 run.stats.claimed, run.stats.sent, run.stats.retried, run.stats.failed, run.stats.dropped,
             )
         return run.stats
+
+    async def _take(self, run: _Run, rows: list[OutboxRow], dropped: int) -> None:
+        """Claimed rows into the run's memory; what one chat cannot take within the lease goes back."""
+        run.stats.claimed += len(rows)
+        run.stats.dropped += dropped
+        overflow = [row_id for row in rows for row_id in self._hold(run, row)]
+        if overflow:  # too many for one chat: their turn is later, not in this worker's memory
+            delay = self.max_held_per_chat * self.pacer.per_chat_interval
+            run.stats.released += await asyncio.to_thread(self._release, overflow, delay)
 
     @staticmethod
     async def _relay(stop: asyncio.Event, wake: asyncio.Event) -> None:
@@ -517,25 +696,34 @@ class Dispatcher:
         ahead = (next_due - self.clock.now()).total_seconds()
         return min(self.poll_interval, max(0.02, ahead))
 
-    def _hold(self, run: _Run, row: OutboxRow) -> bool:
+    def _hold(self, run: _Run, row: OutboxRow) -> list[int]:
+        """Queue a claimed row behind its chat's (a priority row behind the chat's priority rows only).
+        Returns the ids of rows that do not fit (the row itself, or an ordinary row it pushed out)."""
         queue = run.queues.get(row.chat_id)
         if queue is None:
             queue = run.queues[row.chat_id] = deque()
-            if row.chat_id not in run.busy:
-                run.push(row.chat_id, self.pacer.chat_ready_at(row.chat_id))
+        out: list[int] = []
         if len(queue) >= self.max_held_per_chat:
-            return False
-        queue.append(row)
-        return True
+            if not row.priority or queue[-1].priority:
+                return [row.id]
+            out.append(queue.pop().id)  # the priority row takes the place of the last ordinary one
+        if row.priority:
+            queue.insert(_first_ordinary(queue), row)
+        else:
+            queue.append(row)
+        head = queue[0]
+        if row.chat_id not in run.busy and (row.chat_id not in run.entry or head is row):
+            run.push(row.chat_id, self.pacer.chat_ready_at(row.chat_id, head.priority), head.priority)
+        return out
 
     def _launch(self, run: _Run, wake: asyncio.Event) -> None:
-        """Start every send that the limits allow right now."""
-        while run.heap and len(run.tasks) < self.concurrency:
+        """Start every send that the limits allow right now (the priority lane first)."""
+        while len(run.tasks) < self.concurrency:
             now_m = time.monotonic()
-            ready_at, _, chat_id = run.heap[0]
-            if ready_at > now_m or self.pacer.global_wait(now_m) > 0:
+            lane = self._ready_lane(run, now_m)
+            if lane is None:
                 return
-            heapq.heappop(run.heap)
+            chat_id = run.pop(lane)
             queue = run.queues.get(chat_id)
             if not queue:
                 run.queues.pop(chat_id, None)
@@ -552,9 +740,20 @@ class Dispatcher:
         candidates = [self.poll_interval]
         if next_claim is not None:
             candidates.append(next_claim - now_m)
-        if run.heap and len(run.tasks) < self.concurrency:
-            candidates.append(max(run.heap[0][0] - now_m, self.pacer.global_wait(now_m)))
+        if len(run.tasks) < self.concurrency:
+            for lane in (0, 1):
+                top = run.top(lane)
+                if top is not None:
+                    candidates.append(max(top[0] - now_m, self.pacer.global_wait(now_m, priority=lane == 0)))
         return max(0.0, min(candidates))
+
+    def _ready_lane(self, run: _Run, now_m: float) -> int | None:
+        """The lane whose first chat may be sent to now (0, the priority lane, first), or None."""
+        for lane in (0, 1):
+            top = run.top(lane)
+            if top is not None and top[0] <= now_m and self.pacer.global_wait(now_m, priority=lane == 0) <= 0:
+                return lane
+        return None
 
     async def _send_one(self, run: _Run, row: OutboxRow, wake: asyncio.Event) -> None:
         try:
@@ -566,9 +765,9 @@ class Dispatcher:
             if result.retry_after is not None:
                 run.stats.rate_limited += 1
                 self.pacer.pause(result.retry_after, time.monotonic())
-                run.queues.setdefault(row.chat_id, deque()).appendleft(row)  # still claimed: try again after
+                _put_back(run.queues.setdefault(row.chat_id, deque()), row)  # still claimed: try again after
                 if result.retry_after > self.lease.total_seconds() / 4:
-                    await asyncio.to_thread(self._release, self._take_all(run))
+                    await asyncio.to_thread(self._release, run.clear())
             else:
                 held_for_chat = list(run.queues.get(row.chat_id, ())) if result.blocked else []
                 outcome = await asyncio.to_thread(self._record, row, result, [r.id for r in held_for_chat])
@@ -580,8 +779,10 @@ class Dispatcher:
         finally:
             self.pacer.done(row.chat_id, time.monotonic())
             run.busy.discard(row.chat_id)
-            if run.queues.get(row.chat_id):
-                run.push(row.chat_id, self.pacer.chat_ready_at(row.chat_id))
+            queue = run.queues.get(row.chat_id)
+            if queue:
+                head = queue[0]
+                run.push(row.chat_id, self.pacer.chat_ready_at(row.chat_id, head.priority), head.priority)
             else:
                 run.queues.pop(row.chat_id, None)
             task = asyncio.current_task()
@@ -589,27 +790,21 @@ class Dispatcher:
                 run.tasks.discard(task)  # type: ignore[arg-type]
             wake.set()
 
-    @staticmethod
-    def _take_all(run: _Run) -> list[int]:
-        ids = [row.id for queue in run.queues.values() for row in queue]
-        run.queues.clear()
-        run.heap.clear()
-        return ids
-
     async def _finish(self, run: _Run) -> None:
         """Stop: held rows go back to pending at once; sends in flight finish and are recorded."""
-        held = self._take_all(run)
+        held = run.clear()
         if held:
             run.stats.released += await asyncio.to_thread(self._release, held)
         if run.tasks:
             await asyncio.wait(set(run.tasks), timeout=30)
-        leftover = self._take_all(run)  # rows re-queued by a 429 meanwhile
+        leftover = run.clear()  # rows re-queued by a 429 meanwhile
         if leftover:
             run.stats.released += await asyncio.to_thread(self._release, leftover)
 
     # -- database (run in a worker thread) ---------------------------------------
 
-    def _claim(self, limit: int) -> tuple[list[OutboxRow], int]:
+    def _claim(self, limit: int, priority_only: bool = False) -> tuple[list[OutboxRow], int]:
+        """Claim up to `limit` due rows, the priority lane first (only those with `priority_only`)."""
         now = self.clock.now()
         with Session(self.engine) as session:
             # 1. rows of a crashed worker (lease over) are pending again
@@ -619,46 +814,49 @@ class Dispatcher:
                 .values(status=OutboxStatus.pending.value, claimed_at=None)
             )
             due = (_T.c.status == OutboxStatus.pending.value) & (_T.c.due_at <= now)
+            ordinary = _T.c.priority == false()
             kinds_filter = None
             dropped = 0
-            # 2. quiet time: due rows move to the next allowed time, or are dropped if they expire first
+            # 2. quiet time: due ordinary rows move to the next allowed time, or are dropped if they expire first
+            #    (the priority lane and the exempt kinds, for staff, are not held)
             if self.quiet.is_quiet(now):
                 allowed = self.quiet.next_allowed(now)
-                not_exempt = _T.c.kind.not_in(sorted(self.quiet_exempt_kinds)) if self.quiet_exempt_kinds else True
+                held = ordinary
+                if self.quiet_exempt_kinds:
+                    held = held & _T.c.kind.not_in(sorted(self.quiet_exempt_kinds))
                 dropped += int(
                     session.execute(
                         update(_T)
-                        .where(due, not_exempt, _T.c.expires_at.is_not(None), _T.c.expires_at <= allowed)
+                        .where(due, held, _T.c.expires_at.is_not(None), _T.c.expires_at <= allowed)
                         .values(status=OutboxStatus.dropped.value, last_error="expired (quiet hours)")
                     ).rowcount
                     or 0
                 )
-                session.execute(update(_T).where(due, not_exempt).values(due_at=allowed))
-                if not self.quiet_exempt_kinds:
-                    session.commit()
-                    return [], dropped
-                kinds_filter = _T.c.kind.in_(sorted(self.quiet_exempt_kinds))
-            # 3. claim
-            query = select(_T.c.id).where(due)
-            if kinds_filter is not None:
-                query = query.where(kinds_filter)
-            query = query.order_by(_T.c.due_at).limit(limit)
-            if self._postgres:
-                query = query.with_for_update(skip_locked=True)
-            ids = list(session.execute(query).scalars())
+                session.execute(update(_T).where(due, held).values(due_at=allowed))
+                kinds_filter = _T.c.kind.in_(sorted(self.quiet_exempt_kinds)) if self.quiet_exempt_kinds else false()
+            # 3. claim: the priority lane, then (unless asked for it alone) the others, each by due time
+            ids = self._due_ids(session, due & (_T.c.priority == true()), limit)
+            if not priority_only and len(ids) < limit:
+                query = due & ordinary if kinds_filter is None else due & ordinary & kinds_filter
+                ids += self._due_ids(session, query, limit - len(ids))
             if not ids:
                 session.commit()
                 return [], dropped
+            # the SQLite guard (status still pending); `status || ''` keeps the rows found by their primary key:
+            # given the status, SQLite (no statistics) would walk a status index over every pending row
             claimed = session.execute(
                 update(_T)
-                .where(_T.c.id.in_(ids), _T.c.status == OutboxStatus.pending.value)  # the SQLite guard
+                .where(_T.c.id.in_(ids), _T.c.status.concat("") == OutboxStatus.pending.value)
                 .values(status=OutboxStatus.sending.value, claimed_at=now)
                 .returning(
                     _T.c.id, _T.c.idempotency_key, _T.c.chat_id, _T.c.kind, _T.c.payload, _T.c.resident_id,
-                    _T.c.staff_id, _T.c.attempts, _T.c.due_at, _T.c.expires_at,
+                    _T.c.staff_id, _T.c.attempts, _T.c.due_at, _T.c.expires_at, _T.c.priority,
                 )
             ).all()
-            rows = sorted((OutboxRow(*values) for values in claimed), key=lambda r: (r.due_at, r.id))
+            rows = sorted(
+                (OutboxRow(*values[:10], priority=bool(values[10])) for values in claimed),
+                key=lambda r: (not r.priority, r.due_at, r.id),
+            )
             # 4. expired rows and guards
             reasons = {row.id: "expired" for row in rows if row.expires_at is not None and row.expires_at <= now}
             live = [row for row in rows if row.id not in reasons]
@@ -674,6 +872,12 @@ class Dispatcher:
                 )
             session.commit()
         return live, dropped + len(reasons)
+
+    def _due_ids(self, session: Session, condition: Any, limit: int) -> list[int]:
+        query = select(_T.c.id).where(condition).order_by(_T.c.due_at).limit(limit)
+        if self._postgres:
+            query = query.with_for_update(skip_locked=True)
+        return list(session.execute(query).scalars())
 
     def _next_due(self) -> dt.datetime | None:
         with Session(self.engine) as session:
@@ -722,6 +926,13 @@ class Dispatcher:
                 }
                 outcome = "retried"
             session.execute(update(_T).where(mine).values(attempts=_T.c.attempts + 1, **values))
+            hook = self.after_sent.get(row.kind) if result.ok else None
+            if hook is not None:
+                try:
+                    with session.begin_nested():
+                        hook(session, row, result, now)
+                except Exception:  # the message left: it stays sent whatever the hook did
+                    log.exception("outbox: after-sent hook of %s failed for row %s", row.kind, row.id)
             session.commit()
         return outcome
 
@@ -744,3 +955,16 @@ class Dispatcher:
             session.execute(
                 update(_T).where(_T.c.id.in_(also_drop), _T.c.status == OutboxStatus.sending.value).values(**blocked)
             )
+
+
+def _first_ordinary(queue: deque[OutboxRow]) -> int:
+    """Where the chat's ordinary rows start (its priority rows are ahead of them)."""
+    return next((i for i, held in enumerate(queue) if not held.priority), len(queue))
+
+
+def _put_back(queue: deque[OutboxRow], row: OutboxRow) -> None:
+    """A row to send again first (after a 429): ahead of its own lane, behind the priority rows."""
+    if row.priority:
+        queue.appendleft(row)
+    else:
+        queue.insert(_first_ordinary(queue), row)

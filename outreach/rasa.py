@@ -29,6 +29,21 @@ def reply_from_rasa(message: dict[str, Any]) -> Reply:
     return Reply(text=text, buttons=buttons, custom=custom or {})
 
 
+def exchanges(events: list[dict[str, Any]], limit: int = 10) -> list[tuple[str, str]]:
+    """The latest exchanges of a tracker's events as (who, text), who = "habitant" or "bot" (payloads
+    of buttons left out). What a case card shows: the conversation is not copied into our DB."""
+    lines: list[tuple[str, str]] = []
+    for event in events:
+        text = event.get("text")
+        if not text or str(text).startswith("/"):
+            continue
+        if event.get("event") == "user":
+            lines.append(("habitant", str(text)))
+        elif event.get("event") == "bot":
+            lines.append(("bot", str(text)))
+    return lines[-limit:]
+
+
 class RasaClient:
     """Talks to Rasa's REST channel with an opaque sender id (never a Telegram id)."""
 
@@ -82,16 +97,7 @@ class RasaClient:
             events = response.json().get("events") or [] if response.status_code == 200 else []
         except (httpx.HTTPError, ValueError):
             return []
-        lines: list[tuple[str, str]] = []
-        for event in events:
-            text = event.get("text")
-            if not text or str(text).startswith("/"):
-                continue
-            if event.get("event") == "user":
-                lines.append(("habitant", str(text)))
-            elif event.get("event") == "bot":
-                lines.append(("bot", str(text)))
-        return lines[-limit:]
+        return exchanges(events, limit)
 
     async def healthy(self) -> bool:
         try:

@@ -61,7 +61,7 @@ def rasa_server_argv(*, host: str, port: int, endpoints: Path) -> list[str]:
 
 
 def actions_server_argv(*, port: int) -> list[str]:
-    return [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
+    return [sys.executable, "-m", "actions", "--port", str(port)]
 
 
 def endpoints_file(path: Path, *, host: str, actions_port: int) -> Path:

@@ -1,5 +1,5 @@
 """Senders for the outbox: the Bot API over plain HTTP (no PTB, so a dispatcher process runs alone),
-and a recording fake for tests."""
+and a recording fake for tests. Payload shapes: outreach/outbox.py."""
 
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ from typing import Any
 import httpx
 
 from outreach.logs import redact
-from outreach.outbox import OutboxRow, SendResult
-
-MAX_CAPTION = 1024
+from outreach.outbox import MAX_CAPTION, OutboxRow, SendResult
 
 
 def inline_keyboard(buttons: list[list[str]] | None) -> dict[str, Any] | None:
@@ -34,7 +32,9 @@ def inline_keyboard(buttons: list[list[str]] | None) -> dict[str, Any] | None:
 
 
 class BotApiSender:
-    """`{base_url}{token}/sendMessage` (or sendDocument) with httpx; maps Telegram's answers to SendResult."""
+    """The Bot API over httpx (`{base_url}{token}/<method>`): sendMessage, sendPhoto / sendDocument (a file
+    Telegram already has, by file_id, or bytes uploaded), editMessageText / editMessageReplyMarkup; maps
+    Telegram's answers to SendResult."""
 
     def __init__(
         self,
@@ -65,9 +65,19 @@ class BotApiSender:
     async def send(self, row: OutboxRow) -> SendResult:
         payload = row.payload
         markup = inline_keyboard(payload.get("buttons"))
-        document = payload.get("document")
+        document, photo, edit = payload.get("document"), payload.get("photo"), payload.get("edit")
         try:
-            if document:
+            if edit:
+                return await self._edit(row.chat_id, int(edit["message_id"]), payload.get("text"), markup)
+            if photo:
+                response = await self._post(
+                    "sendPhoto", row.chat_id, payload.get("text"), markup, photo=photo["file_id"]
+                )
+            elif document and document.get("file_id"):
+                response = await self._post(
+                    "sendDocument", row.chat_id, payload.get("text"), markup, document=document["file_id"]
+                )
+            elif document:
                 response = await self._send_document(row.chat_id, payload["text"], markup, document)
             else:
                 body: dict[str, Any] = {"chat_id": row.chat_id, "text": payload["text"]}
@@ -77,6 +87,34 @@ class BotApiSender:
         except httpx.HTTPError as exc:
             return SendResult.failure(redact(f"{type(exc).__name__}: {exc}")[:255])
         return _result(response)
+
+    async def _post(
+        self, method: str, chat_id: int, caption: str | None, markup: dict[str, Any] | None, **media: str
+    ) -> httpx.Response:
+        body: dict[str, Any] = {"chat_id": chat_id, **media}
+        if caption:
+            body["caption"] = caption[:MAX_CAPTION]
+        if markup:
+            body["reply_markup"] = markup
+        return await self._client.post(self._url + method, json=body)
+
+    async def _edit(
+        self, chat_id: int, message_id: int, text: str | None, markup: dict[str, Any] | None
+    ) -> SendResult:
+        """editMessageText (or editMessageReplyMarkup without a text); "not modified" means it already
+        shows that: done."""
+        body: dict[str, Any] = {"chat_id": chat_id, "message_id": message_id}
+        if text is not None:
+            body["text"] = text
+        if markup:
+            body["reply_markup"] = markup
+        method = "editMessageText" if text is not None else "editMessageReplyMarkup"
+        result = _result(await self._client.post(self._url + method, json=body))
+        if not result.ok and result.permanent and "not modified" in (result.error or ""):
+            return SendResult.sent(message_id)
+        if result.ok and result.message_id is None:
+            return SendResult.sent(message_id)
+        return result
 
     async def _send_document(
         self, chat_id: int, text: str, markup: dict[str, Any] | None, document: dict[str, Any]
@@ -100,7 +138,8 @@ def _result(response: httpx.Response) -> SendResult:
     except ValueError:
         body = {}
     if response.status_code == 200 and body.get("ok"):
-        return SendResult.sent((body.get("result") or {}).get("message_id"))
+        result = body.get("result")
+        return SendResult.sent(result.get("message_id") if isinstance(result, dict) else None)
     code = int(body.get("error_code") or response.status_code)
     description = str(body.get("description") or response.reason_phrase)[:200]
     error = f"{code}: {description}"
@@ -132,4 +171,4 @@ class RecordingSender:
         return SendResult.sent(len(self.sent))
 
     def texts(self, chat_id: int | None = None) -> list[str]:
-        return [row.payload["text"] for row in self.sent if chat_id is None or row.chat_id == chat_id]
+        return [row.payload.get("text", "") for row in self.sent if chat_id is None or row.chat_id == chat_id]

@@ -26,8 +26,10 @@ Definitions (keys of `figures()`)
   days before had found that right already (`repeat` in data.detected, written by
   `screenings.record`; `screenings.REPEAT_WINDOW`): a resident who redoes the screening is not counted
   twice, and each month's counts add up over a year. `yearly_amount_eur` = 12 × the sum of the
-  estimated monthly amounts of those detections that have one, rounded to the euro. Most frequent
-  first. `rights_detected_total` is the sum of the counts. "Already received" rights are not
+  estimated monthly amounts of those detections that have one, rounded to the euro. A right paid
+  once a year (ARS, bourses, chèque énergie: `per` in outreach/screening/rights.py) is stored as its
+  yearly amount / 12, so this gives back the sum of its yearly amounts (not 12 times it). Most
+  frequent first. `rights_detected_total` is the sum of the counts. "Already received" rights are not
   detections.
 - `rights_reported`: `right_status` events of the month by new status: `asked` (the resident says
   the claim is made), `opened` (paid), `failed` (tried and did not manage), `refused`. These are

@@ -163,7 +163,9 @@ def plan(settings: Settings) -> list[Child]:
         )
     )
     console_health = f"http://{settings.console_host}:{settings.console_port}/sante"
-    children.append(Child("service", [python, "-m", "bot"], service_env, health_url=console_health, start_timeout=120))
+    children.append(
+        Child("service", [python, "-m", "outreach.service"], service_env, health_url=console_health, start_timeout=120)
+    )
     return children
 
 

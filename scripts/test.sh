@@ -20,6 +20,7 @@ else
   echo "[test] Chromium unavailable: browser tests will be skipped" >&2
 fi
 .venv/bin/ruff check . || exit 1
+.venv/bin/lint-imports --no-cache || { echo "[test] import contracts broken (pyproject.toml, docs/architecture.md)" >&2; exit 1; }
 .venv/bin/python -m pytest "$@"
 code=$?
 echo "[test] finished in $((SECONDS - start)) s (pytest exit $code)" >&2

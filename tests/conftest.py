@@ -4,11 +4,13 @@ real PTB Application wired to them."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import os
 import socket
 import subprocess
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -16,18 +18,21 @@ from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
+from actions import runtime as actions_runtime
+from actions.server import create_app as create_actions_app
 from bot.app import Services, running
 from db.engine import UnitOfWork, make_engine
-from outreach import PROJECT_ROOT
+from outreach import bootstrap
 from outreach.cli import prepare_database
 from outreach.clock import FrozenClock, SystemClock
 from outreach.config import Settings
 from outreach.rasa import RasaClient
-from outreach.rasa_model import actions_server_argv, endpoints_file, rasa_env, rasa_server_argv, train
+from outreach.rasa_model import endpoints_file, rasa_env, rasa_server_argv, train
 
 POSTGRES_URL = os.environ.get("OUTREACH_TEST_POSTGRES_URL")
 TOKEN = "123456:TEST-token_for-outreach"
@@ -117,22 +122,51 @@ class RasaStack:
     actions_url: str
 
 
+class ActionEndpoint:
+    """Our action endpoint (actions/server.py) on uvicorn in a thread of the test process, so that the
+    actions run with each test's own database and clock (`actions.runtime.use`, set by bot_running)."""
+
+    def __init__(self, port: int) -> None:
+        config = uvicorn.Config(
+            create_actions_app(), host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="action-endpoint", daemon=True)
+
+    def start(self, timeout: float = 30) -> None:
+        import time
+
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started and self.thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)  # startup of a server: uvicorn exposes no event for "listening"
+        if not self.server.started:
+            raise RuntimeError("the action endpoint did not start")
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
 @pytest.fixture(scope="session")
 def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
-    """The trained model served by a real Rasa server, with our action server."""
+    """The trained model served by a real Rasa server, calling our action endpoint."""
     train()
     workdir = tmp_path_factory.mktemp("rasa")
+    default_db = f"sqlite:///{workdir / 'actions.db'}"  # for Rasa tests that run no bot
+    prepare_database(default_db)
+    actions_runtime.use(
+        actions_runtime.Runtime(
+            settings=make_settings("http://127.0.0.1:9/bot", default_db, "http://127.0.0.1:9"),
+            engine=make_engine(default_db),
+            clock=SystemClock(),
+        )
+    )
     actions_port, rasa_port = free_port(), free_port()
     endpoints = endpoints_file(workdir / "endpoints.yml", host="127.0.0.1", actions_port=actions_port)
-    actions_log, rasa_log = workdir / "actions.log", workdir / "rasa.log"
-    env = dict(os.environ, SANIC_HOST="127.0.0.1")
-    actions = subprocess.Popen(
-        actions_server_argv(port=actions_port),
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=actions_log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
+    rasa_log = workdir / "rasa.log"
+    endpoint = ActionEndpoint(actions_port)
+    endpoint.start()
     rasa = subprocess.Popen(
         rasa_server_argv(host="127.0.0.1", port=rasa_port, endpoints=endpoints),
         cwd=workdir,
@@ -141,17 +175,15 @@ def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
         stderr=subprocess.STDOUT,
     )
     try:
-        _wait_http(f"http://127.0.0.1:{actions_port}/health", actions, 60, "action server", actions_log)
         _wait_http(f"http://127.0.0.1:{rasa_port}/status", rasa, 240, "Rasa", rasa_log)
         yield RasaStack(url=f"http://127.0.0.1:{rasa_port}", actions_url=f"http://127.0.0.1:{actions_port}")
     finally:
-        for process in (rasa, actions):
-            process.terminate()
-        for process in (rasa, actions):
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        rasa.terminate()
+        try:
+            rasa.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            rasa.kill()
+        endpoint.stop()
 
 
 # ---------------------------------------------------------------- emulator + bot
@@ -202,9 +234,24 @@ async def bot_running(
         rasa=RasaClient(rasa_url),
         **services_kw,
     )  # type: ignore[arg-type]
-    async with running(services) as application:
-        yield BotHarness(services=services, engine=engine, application=application)
-    await services.rasa.aclose()
+    before = actions_runtime.current() if actions_runtime.configured() else None
+    actions_runtime.use(actions_runtime.Runtime(settings=settings, engine=engine, clock=services.clock))
+    # the outbox's dispatcher, as in the service: every message sent on the service's own initiative
+    container = bootstrap.build(settings, clock=services.clock, engine=engine)
+    assert container.dispatcher is not None and container.sender is not None
+    services.outbox_wake = container.dispatcher.wake
+    stop = asyncio.Event()
+    dispatching = asyncio.create_task(container.dispatcher.run(stop))
+    try:
+        async with running(services) as application:
+            yield BotHarness(services=services, engine=engine, application=application)
+    finally:
+        stop.set()
+        await dispatching
+        await container.sender.aclose()  # type: ignore[attr-defined]
+        if before is not None:
+            actions_runtime.use(before)
+        await services.rasa.aclose()
 
 
 @pytest.fixture

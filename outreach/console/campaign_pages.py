@@ -1,26 +1,35 @@
 """Console: Campagnes. Audience builder with a live count, preview, test to oneself, schedule,
-start / pause / resume / cancel, live progress bar and results. All logic is in outreach/campaigns.py."""
+start / pause / resume / cancel, live progress bar and results.
+
+Routes read the form, call one use case of outreach/services/console_campaigns.py (which checks the
+territory; the sending logic is in outreach.campaigns) and render."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from db.models import Campaign
 from outreach import campaigns
-from outreach.console.pages import _scope, quartiers_of, territories
-from outreach.console.web import CsrfDep, ManagerDep, StateDep, UowDep, Viewer, back, render
+from outreach.console.shared import (
+    ConsoleState,
+    CsrfDep,
+    ManagerDep,
+    StateDep,
+    UowDep,
+    back,
+    managers_only,
+    render,
+)
 from outreach.screening.national import LABELS as RIGHT_LABELS
+from outreach.services import console_campaigns
 
 router = APIRouter()
 
-ACTIONS = {"start": campaigns.start, "pause": campaigns.pause, "resume": campaigns.resume,
-           "cancel": campaigns.cancel}
 DONE_MESSAGES = {"start": "Campagne lancée.", "pause": "Campagne en pause.", "resume": "Campagne relancée.",
                  "cancel": "Campagne annulée : plus aucun message ne partira."}
 STATUS_LABELS = {"draft": "brouillon", "scheduled": "programmée", "running": "en cours", "paused": "en pause",
@@ -35,9 +44,8 @@ def _int(value: Any) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-def _spec(form: FormData, viewer: Viewer, uow: UowDep, console: StateDep) -> campaigns.CampaignSpec:
-    """The builder's form as a CampaignSpec (raises ValidationError / CampaignError)."""
-    territory = viewer.territory(str(form.get("territoire") or ""), [t.id for t in territories(uow)])
+def _spec(form: FormData, territory: str, console: ConsoleState) -> campaigns.CampaignSpec:
+    """The builder's form as a CampaignSpec for `territory` (raises ValidationError / CampaignError)."""
     booked = {"oui": True, "non": False}.get(str(form.get("rendez_vous") or ""))
     audience = campaigns.Audience(
         territory=territory,
@@ -75,41 +83,31 @@ def _problem(exc: Exception) -> str:
     return campaigns.explain(exc) if isinstance(exc, ValidationError) else str(exc)
 
 
-def _campaign(uow: UowDep, viewer: Viewer, campaign_id: int) -> Campaign:
-    campaign = uow.session.get(Campaign, campaign_id)
-    if campaign is None or not viewer.can_see(campaign.territory_id):
-        raise HTTPException(404, "Campagne introuvable sur votre territoire.")
-    return campaign
-
-
 @router.get("/campagnes", response_class=HTMLResponse)
 def campaign_list(request: Request, console: StateDep, uow: UowDep, viewer: ManagerDep,
                   territoire: str | None = None) -> Response:
-    territory, known = _scope(viewer, uow, territoire)
-    found = campaigns.list_campaigns(uow.session, territory)
-    progress = {c.id: campaigns.progress(uow.session, c.id) for c in found if c.id is not None}
-    return render(request, "campaigns.html", viewer, campaigns=found, progress=progress, labels=STATUS_LABELS,
-                  territory=territory, territories=known)
+    page = console_campaigns.campaign_list(uow, console.clock, viewer.scope, territory=territoire)
+    return render(request, "campaigns.html", viewer, campaigns=page.campaigns, progress=page.progress,
+                  labels=STATUS_LABELS, territory=page.territory, territories=page.territories)
 
 
 @router.get("/campagnes/nouvelle", response_class=HTMLResponse)
 def campaign_new(request: Request, console: StateDep, uow: UowDep, viewer: ManagerDep,
                  territoire: str | None = None, erreur: str | None = None) -> Response:
-    territory, known = _scope(viewer, uow, territoire)
-    return render(request, "campaign_new.html", viewer, territory=territory, territories=known,
-                  quartiers=quartiers_of(uow, territory), rights=RIGHT_LABELS, buttons=campaigns.BUTTONS,
+    page = console_campaigns.builder(uow, console.clock, viewer.scope, territory=territoire)
+    return render(request, "campaign_new.html", viewer, territory=page.territory, territories=page.territories,
+                  quartiers=page.quartiers, rights=RIGHT_LABELS, buttons=campaigns.BUTTONS,
                   default_text=DEFAULT_TEXT, rate=console.settings.outbox_rate, erreur=erreur)
 
 
 @router.post("/campagnes/audience")
 async def campaign_audience(request: Request, console: StateDep, uow: UowDep, viewer: CsrfDep) -> Response:
     """The live count (and the preview) of the builder, for console.js."""
-    if not viewer.manages:
-        raise HTTPException(403, "Réservé aux coordinateurs.")
+    managers_only(viewer)
     form = await request.form()
     try:
-        spec = _spec(form, viewer, uow, console)
-        shown = campaigns.preview(uow.session, spec, console.clock.now())
+        shown = console_campaigns.preview(uow, console.clock, viewer.scope, territory=str(form.get("territoire") or ""),
+                                          spec_for=lambda territory: _spec(form, territory, console))
     except (ValidationError, campaigns.CampaignError, ValueError) as exc:
         return JSONResponse({"error": _problem(exc)}, status_code=422)
     return JSONResponse(shown)
@@ -117,46 +115,39 @@ async def campaign_audience(request: Request, console: StateDep, uow: UowDep, vi
 
 @router.post("/campagnes")
 async def campaign_create(request: Request, console: StateDep, uow: UowDep, viewer: CsrfDep) -> Response:
-    if not viewer.manages:
-        raise HTTPException(403, "Réservé aux coordinateurs.")
+    managers_only(viewer)
     form = await request.form()
     try:
-        spec = _spec(form, viewer, uow, console)
-        campaign = campaigns.create(uow, console.clock, spec, created_by=viewer.id)
-        if form.get("lancer") == "oui":
-            campaigns.start(uow, console.clock, campaign.id, by=viewer.id)  # type: ignore[arg-type]
+        campaign_id = console_campaigns.create(
+            uow, console.clock, viewer.scope, territory=str(form.get("territoire") or ""),
+            spec_for=lambda territory: _spec(form, territory, console), start=form.get("lancer") == "oui",
+        )
     except (ValidationError, campaigns.CampaignError, ValueError) as exc:
         return back("/campagnes/nouvelle", f"Campagne non créée : {_problem(exc)}", error=True)
     message = "Campagne programmée." if form.get("lancer") == "oui" else "Campagne enregistrée (brouillon)."
-    return back(f"/campagnes/{campaign.id}", message)
+    return back(f"/campagnes/{campaign_id}", message)
 
 
 @router.get("/campagnes/{campaign_id}", response_class=HTMLResponse)
 def campaign_detail(request: Request, console: StateDep, uow: UowDep, viewer: ManagerDep, campaign_id: int,
                     ok: str | None = None, erreur: str | None = None) -> Response:
-    campaign = _campaign(uow, viewer, campaign_id)
-    return render(
-        request, "campaign.html", viewer, campaign=campaign, labels=STATUS_LABELS, buttons=campaigns.BUTTONS,
-        progress=campaigns.progress(uow.session, campaign_id),
-        results=campaigns.results(uow.session, campaign_id, console.clock.now()), ok=ok, erreur=erreur,
-    )
+    page = console_campaigns.detail(uow, console.clock, viewer.scope, campaign_id)
+    return render(request, "campaign.html", viewer, campaign=page.campaign, labels=STATUS_LABELS,
+                  buttons=campaigns.BUTTONS, progress=page.progress, results=page.results, ok=ok, erreur=erreur)
 
 
 @router.get("/campagnes/{campaign_id}/progression")
 def campaign_progress(console: StateDep, uow: UowDep, viewer: ManagerDep, campaign_id: int) -> Response:
-    _campaign(uow, viewer, campaign_id)
-    data = campaigns.progress(uow.session, campaign_id)
+    data = console_campaigns.progress(uow, console.clock, viewer.scope, campaign_id)
     data["status_label"] = STATUS_LABELS.get(str(data.get("status")), str(data.get("status")))
     return JSONResponse(data)
 
 
 @router.post("/campagnes/{campaign_id}/test")
 def campaign_test(console: StateDep, uow: UowDep, viewer: CsrfDep, campaign_id: int) -> Response:
-    if not viewer.manages:
-        raise HTTPException(403, "Réservé aux coordinateurs.")
-    _campaign(uow, viewer, campaign_id)
+    managers_only(viewer)
     try:
-        campaigns.send_test(uow, console.clock, campaign_id, viewer.staff)
+        console_campaigns.send_test(uow, console.clock, viewer.scope, campaign_id)
     except campaigns.CampaignError as exc:
         return back(f"/campagnes/{campaign_id}", str(exc), error=True)
     return back(f"/campagnes/{campaign_id}", "Test envoyé sur votre Telegram.")
@@ -165,13 +156,9 @@ def campaign_test(console: StateDep, uow: UowDep, viewer: CsrfDep, campaign_id: 
 @router.post("/campagnes/{campaign_id}/{action}")
 def campaign_action(console: StateDep, uow: UowDep, viewer: CsrfDep, campaign_id: int,
                     action: Annotated[str, "start|pause|resume|cancel"]) -> Response:
-    if not viewer.manages:
-        raise HTTPException(403, "Réservé aux coordinateurs.")
-    if action not in ACTIONS:
-        raise HTTPException(404, "Action inconnue.")
-    _campaign(uow, viewer, campaign_id)
+    managers_only(viewer)
     try:
-        ACTIONS[action](uow, console.clock, campaign_id, by=viewer.id)
+        console_campaigns.act(uow, console.clock, viewer.scope, campaign_id, action)
     except campaigns.CampaignError as exc:
         return back(f"/campagnes/{campaign_id}", str(exc), error=True)
     return back(f"/campagnes/{campaign_id}", DONE_MESSAGES[action])

@@ -46,6 +46,8 @@ def render(result: ScreeningResult) -> dict[str, Any]:
             "next_step": right.next_step,
             "uncertain": right.uncertain,
         }
+        if right.kind == "national":
+            item["yearly_amount"] = right.yearly_amount  # a right paid once a year (monthly_amount: yearly / 12)
         if right.kind == "local":
             item |= {
                 "service_id": right.service_id,

@@ -57,6 +57,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, fie
 
 from outreach import PROJECT_ROOT, places
 from outreach.screening.model import Activity, Housing, Profile, Right, RightId
+from outreach.screening.rights import RIGHTS
 
 CATALOGUE_DIR = PROJECT_ROOT / "catalogue" / "services"
 MAX_RESULTS = 5  # a resident reads a handful of programmes, not a directory
@@ -298,16 +299,8 @@ class ActivityCondition(Condition):
         return _true(_ACTIVITY_WORDS[profile.activity]) if profile.activity in self.values else _FALSE
 
 
-_RIGHT_WORDS: dict[str, str] = {
-    "rsa": "touchez le RSA",
-    "prime_activite": "touchez la prime d'activité",
-    "aide_logement": "touchez une aide au logement",
-    "aah": "touchez l'AAH",
-    "allocations_familiales": "touchez les allocations familiales",
-    "asf": "touchez l'allocation de soutien familial",
-    "complement_familial": "touchez le complément familial",
-    "css": "avez la complémentaire santé solidaire",
-}
+# "vous touchez le RSA", from the registry of national rights
+_RIGHT_WORDS: dict[str, str] = {right.id: right.receiving for right in RIGHTS}
 
 
 class ReceivesCondition(Condition):

@@ -7,23 +7,17 @@ catalogue (data·inclusion services, outreach/screening/catalogue.py).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-RightId = Literal[
-    "rsa", "prime_activite", "aide_logement", "aah", "allocations_familiales", "asf", "complement_familial", "css"
-]
-NATIONAL_RIGHT_IDS: tuple[str, ...] = (
-    "rsa",
-    "prime_activite",
-    "aide_logement",
-    "aah",
-    "allocations_familiales",
-    "asf",
-    "complement_familial",
-    "css",
-)
+from db.models import RightStatus
+from outreach.screening.rights import NATIONAL_RIGHT_IDS
+
+# The national right ids (outreach/screening/rights.py, the registry): a Literal built from it.
+RightId = Literal[NATIONAL_RIGHT_IDS]  # type: ignore[valid-type]
+School = Literal["college", "lycee", "other"]  # "other": neither collège nor lycée (primary school, apprentice, work…)
 Housing = Literal["tenant", "social_tenant", "hosted", "owner", "homeless"]
 Activity = Literal["employed", "jobseeker", "student", "inactive", "retired"]
 
@@ -60,6 +54,10 @@ class Profile(BaseModel):
     jobseeker_since_months: int | None = Field(default=None, ge=0, le=600)
     disability_rate: int | None = Field(default=None, ge=0, le=100)
     rqth: bool | None = None
+    children_school: list[School] | None = Field(
+        default=None, max_length=12, description="Each child's school (same order as children_ages)"
+    )
+    child_disability: bool | None = Field(default=None, description="A child of the household has a disability")
     residence_ok: bool | None = Field(
         default=None, description="EU citizen, or 5 years of legal residence in France"
     )
@@ -70,6 +68,8 @@ class Profile(BaseModel):
         for age in self.children_ages or []:
             if not 0 <= age <= 25:
                 raise ValueError("children_ages: each age must be between 0 and 25")
+        if self.children_school is not None and len(self.children_school) != len(self.children_ages or []):
+            raise ValueError("children_school: one school per child of children_ages, in the same order")
         return self
 
     def age_on(self, day: dt.date) -> int | None:
@@ -89,7 +89,9 @@ class Right(BaseModel):
     id: str
     label: str
     kind: Kind
+    # euros per month; for a right paid once a year (rights.py `per`), its yearly amount / 12
     monthly_amount: float | None = None
+    yearly_amount: float | None = None  # a right paid once a year: its yearly amount in euros
     why: str
     next_step: str
     uncertain: bool = False  # "à vérifier": depends on an answer the resident did not give
@@ -103,3 +105,18 @@ class ScreeningResult(BaseModel):
     rights: list[Right]
     missing: list[str] = Field(default_factory=list)
     notice: str | None = None  # e.g. "local help is not covered outside Dijon and Troyes"
+
+
+@dataclass(frozen=True)
+class StoredRight:
+    """A right of a stored screening, as the resident was shown it, with its claim status."""
+
+    screening_id: int
+    right_id: str
+    kind: str
+    label: str
+    monthly_amount: float | None
+    uncertain: bool
+    why: str
+    next_step: str
+    status: RightStatus

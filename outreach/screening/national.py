@@ -25,7 +25,7 @@ The situation (what a test must write by hand to get the same amounts)
   at 0, and the aides au logement (which use taxable resources) would ignore the salary. So the taxable amounts
   are set too: `salaire_imposable` = `salaire_net` x SALARY_TAXABLE_RATIO, `chomage_imposable` = `chomage_net`,
   `retraite_imposable` = `retraite_nette` (small replacement incomes are mostly exempt of the non-deductible
-  CSG). The ASPA (minimum vieillesse, not shown but counted by the RSA and the CSS) counts gross amounts:
+  CSG). The ASPA (minimum vieillesse, a right shown and counted by the RSA and the CSS) counts gross amounts:
   `salaire_de_base` = `salaire_net` / SALARY_NET_RATIO and `retraite_brute` = `retraite_nette` (small pensions
   are exempt of CSG); without them OpenFisca gives every person over 65 the full ASPA.
 * `activite`, every month: employed → actif, jobseeker → chomeur, student → etudiant, retired → retraite,
@@ -43,9 +43,18 @@ The situation (what a test must write by hand to get the same amounts)
   member, a child too, meets the condition, whereas the RSA looks at the parents only), and `taux_incapacite` 0
   (OpenFisca has no residence condition on the AAH). OpenFisca, as the law, still grants the prime d'activité
   to a single parent who would get the RSA majoré.
-* `boursier` is false for everyone: we do not ask about grants.
+* `boursier` is false for everyone: we do not ask about grants (the bourses below are computed, not declared).
+* School (for the bourses de collège and de lycée): each child's `scolarite`, for month M only (the bourses read it
+  in that month): `children_school` when given (college → college, lycee → lycee, other → inconnue, the
+  default), otherwise from the age: 11 to 14 → college, 15 to 17 → lycee, other ages → inconnue.
+* A child with a disability (`child_disability`, for the AEEH): `handicap` true for every month of the span for
+  the youngest child under 20 (nobody else); `aeeh_niveau_handicap` is not set (the base AEEH, no complément).
+* Periods of the results (rights.py, `period`): month M for the monthly rights and the bourses (OpenFisca's
+  monthly variables holding the yearly amount of the school year starting in M's calendar year); M's calendar
+  year for the ARS (paid in August of that year) and the chèque énergie.
 * Unknown answers ("je ne sais pas", None) take the DEFAULT_* values below and make the rights that depend on
-  them uncertain (`_FIELD_RIGHTS`).
+  them uncertain (`depends_on` of each right in outreach/screening/rights.py, unless its `excluded` rule
+  already rules the right out from the known answers).
 
 Speed
 -----
@@ -67,7 +76,9 @@ FranceTaxBenefitSystem run on a hand-written situation):
   use, which removes latency spikes of ~100-200 ms.
 Calculation order matters in OpenFisca (its spiral detection returns a default value when a variable comes
 back deeper in the same computation, e.g. rsa → aide_logement → rsa of the previous month): the targets are
-always calculated in the order of `TARGETS`.
+always calculated in the order of `TARGETS` (the registry's order, rights.py). The rights added after the CSS
+(ASPA, AEEH, ARS, bourses, chèque énergie) reuse what the first ones computed (the resources, the N-2 fiscal
+incomes): together they add about 10 ms to a single household.
 """
 
 from __future__ import annotations
@@ -75,7 +86,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -85,8 +96,20 @@ from openfisca_core.simulations import Simulation
 from openfisca_core.taxbenefitsystems import TaxBenefitSystem
 from openfisca_france import FranceTaxBenefitSystem
 from openfisca_france.model.base import TypesActivite, TypesStatutOccupationLogement
+from openfisca_france.model.prestations.education import TypesScolarite
 
-from outreach.screening.model import NATIONAL_RIGHT_IDS, Income, Profile, Right
+from outreach.screening.model import Income, Profile, Right
+from outreach.screening.rights import (
+    LABELS,
+    NATIONAL_RIGHT_IDS,
+    NEXT_STEPS,
+    RIGHTS,
+    SCHOOL_AGES,
+    TARGETS,
+    Facts,
+    NationalRight,
+)
+from outreach.screening.rights import de as _de
 
 # --- the situation's constants ----------------------------------------------------------------------
 
@@ -122,20 +145,14 @@ ACTIVITY = {
     "retired": TypesActivite.retraite,
     "inactive": TypesActivite.inactif,
 }
+SCHOOL = {"college": TypesScolarite.college, "lycee": TypesScolarite.lycee, "other": TypesScolarite.inconnue}
+COLLEGE_AGES = range(11, 15)  # the school of a child whose school is not known: collège from 11 to 14…
+LYCEE_AGES = range(15, 18)  # …lycée from 15 to 17 (ages on the first day of M, "age and a half")
+AEEH_AGE_LIMIT = 20
 
-# (key in `amounts`, OpenFisca variable of month M), in calculation order. Famille level, except the AAH
-# (individual: the resident's).
-TARGETS: tuple[tuple[str, str], ...] = (
-    ("rsa", "rsa"),
-    ("prime_activite", "ppa"),
-    ("aide_logement", "aide_logement"),
-    ("aah", "aah"),
-    ("allocations_familiales", "af"),
-    ("asf", "asf"),
-    ("complement_familial", "cf"),
-    ("css_free", "cmu_c"),  # the free complémentaire santé solidaire (ex CMU-C), boolean
-    ("css_participation", "css_participation_forfaitaire"),  # the monthly participation of the paying one
-)
+# `TARGETS` (from rights.py): the OpenFisca targets in calculation order, (key in the raw amounts, variable,
+# "month" (M) or "year" (M's calendar year), entity). Famille or ménage level: one value per household;
+# "individu": the resident's value (the AAH). `LABELS`, `NEXT_STEPS`, `NATIONAL_RIGHT_IDS`: from rights.py too.
 
 # Neutralised in our own copy of the system (OpenFisca's `neutralize_variable`, as reforms do): their formulas
 # give 0 for every situation built here, because they rest only on inputs we never set.
@@ -262,6 +279,8 @@ class _Person:
     rsdae: bool = False
     residence_ok: bool = True
     unemployed_since: dt.date | None = None
+    school: TypesScolarite = TypesScolarite.inconnue  # `scolarite` of month M (children)
+    handicap: bool = False  # a child with a disability (AEEH)
 
 
 @dataclass(frozen=True)
@@ -271,32 +290,9 @@ class _Household:
     rent: float
     depcom: str
     unknown: dict[str, tuple[str, ...]]  # right id -> the missing fields it depends on
-    rsdae_assumed: bool  # AAH between 50 and 79 %: the RSDAE is assumed
     disabled: bool  # someone with a taux_incapacite of 50 % or more
     caah_possible: bool  # someone with 80 % or more and no salary
     senior: bool  # someone aged SENIOR_AGE or more
-
-
-_NOT_ASF = tuple(right for right in NATIONAL_RIGHT_IDS if right != "asf")  # the ASF is not means-tested
-# Which rights depend on which answer (a missing answer makes them uncertain).
-_FIELD_RIGHTS: dict[str, tuple[str, ...]] = {
-    "age": ("rsa", "prime_activite", "aah", "css"),
-    "couple": NATIONAL_RIGHT_IDS,
-    "partner_age": ("rsa", "prime_activite", "css"),
-    "children_ages": NATIONAL_RIGHT_IDS,
-    "housing": ("aide_logement", "rsa", "prime_activite", "css"),
-    "rent": ("aide_logement",),
-    "commune_insee": ("aide_logement",),
-    "income": NATIONAL_RIGHT_IDS,  # the "other" income reduces the ASF
-    "income.salary": _NOT_ASF,
-    "income.unemployment": _NOT_ASF,
-    "income.pension": _NOT_ASF,
-    "income.partner_salary": _NOT_ASF,
-    "activity": ("rsa", "prime_activite", "aide_logement", "aah"),
-    "jobseeker_since_months": ("aide_logement",),
-    "disability_rate": ("aah",),
-    "residence_ok": ("rsa", "prime_activite", "aah"),
-}
 
 
 def _age_on_first(birth: dt.date, today: dt.date) -> int:
@@ -305,21 +301,26 @@ def _age_on_first(birth: dt.date, today: dt.date) -> int:
     return first.year - birth.year - ((first.month, first.day) < (birth.month, birth.day))
 
 
-def _excluded(right: str, profile: Profile) -> bool:
-    """Whether the known answers alone rule the right out, whatever the unknown ones (then a missing answer
-    does not make it uncertain: no AAH below 50 %, whatever the income)."""
-    children = profile.children_ages
-    if right == "aah":
-        return profile.disability_rate is not None and profile.disability_rate < 50
-    if right == "aide_logement":
-        return profile.housing in ("hosted", "owner", "homeless")
-    if right == "allocations_familiales":  # from the 2nd child under 20
-        return children is not None and sum(age < 20 for age in children) < 2
-    if right == "complement_familial":  # 3 children aged 3 to 20
-        return children is not None and sum(3 <= age < 21 for age in children) < 3
-    if right == "asf":  # a single parent of a child under 20
-        return profile.couple is True or (children is not None and not any(age < 20 for age in children))
-    return False
+def _schools(profile: Profile, children: Sequence[int]) -> list[TypesScolarite]:
+    """Each child's `scolarite` of month M: the answer, or the usual school of the age."""
+    if profile.children_school is not None:
+        return [SCHOOL[school] for school in profile.children_school]
+    return [
+        TypesScolarite.college
+        if age in COLLEGE_AGES
+        else TypesScolarite.lycee
+        if age in LYCEE_AGES
+        else TypesScolarite.inconnue
+        for age in children
+    ]
+
+
+def _disabled_child(profile: Profile, children: Sequence[int]) -> int | None:
+    """The index of the child taken as disabled (the youngest under 20), or None."""
+    if not profile.child_disability:
+        return None
+    young = [(age, index) for index, age in enumerate(children) if age < AEEH_AGE_LIMIT]
+    return min(young)[1] if young else None
 
 
 def _household(profile: Profile, today: dt.date) -> _Household:
@@ -342,6 +343,14 @@ def _household(profile: Profile, today: dt.date) -> _Household:
     if children is None:
         missing.add("children_ages")
         children = []
+    # the questions about the children's school and health concern only children of these ages (and are
+    # implied by an unknown `children_ages`)
+    if profile.children_school is None and any(age in SCHOOL_AGES for age in children):
+        missing.add("children_school")
+    if profile.child_disability is None and any(age < AEEH_AGE_LIMIT for age in children):
+        missing.add("child_disability")
+    schools = _schools(profile, children)
+    disabled_child = _disabled_child(profile, children)
 
     # Incomes. No `income` at all (or an empty one) is unknown; within a given `income`, an unknown part is
     # an unknown amount only where the activity says there is one (employed → salary, jobseeker →
@@ -423,7 +432,14 @@ def _household(profile: Profile, today: dt.date) -> _Household:
             )
         )
     persons.extend(
-        _Person(role="child", birth=birth_date(child_age, today), residence_ok=residence_ok) for child_age in children
+        _Person(
+            role="child",
+            birth=birth_date(child_age, today),
+            residence_ok=residence_ok,
+            school=schools[index],
+            handicap=index == disabled_child,
+        )
+        for index, child_age in enumerate(children)
     )
 
     housing = profile.housing
@@ -448,12 +464,9 @@ def _household(profile: Profile, today: dt.date) -> _Household:
         rent=rent,
         depcom=depcom,
         unknown={
-            right: ()
-            if _excluded(right, profile)
-            else tuple(sorted(name for name in missing if right in _FIELD_RIGHTS[name]))
-            for right in NATIONAL_RIGHT_IDS
+            right.id: () if right.excluded(profile, today) else tuple(sorted(missing.intersection(right.depends_on)))
+            for right in RIGHTS
         },
-        rsdae_assumed=rsdae and residence_ok,
         disabled=any(person.disability >= 0.5 for person in persons),
         caah_possible=any(person.disability >= 0.8 and person.salary == 0 for person in persons),
         senior=any(_age_on_first(person.birth, today) >= SENIOR_AGE for person in persons),
@@ -529,19 +542,40 @@ def _simulate(households: Sequence[_Household], today: dt.date) -> dict[str, np.
         set_input("statut_occupation_logement", month, housing)
         set_input("loyer", month, rent)
         set_input("depcom", month, depcom)
+    school = EnumArray(np.array([person.school.index for _, person in people], dtype=np.int16), TypesScolarite)
+    set_input("scolarite", months[-1], school)
+    if any(person.handicap for _, person in people):
+        handicap = column("handicap", bool)
+        for month in months:
+            set_input("handicap", month, handicap)
     _set_zeros(simulation, today, households)
 
     resident = np.array([role == "resident" for role in roles])
+    periods = {"month": months[-1], "year": str(today.year)}
+    children = [person for _, person in people if person.role == "child"]
     results: dict[str, np.ndarray] = {}
     try:
-        for key, variable in TARGETS:
-            values = simulation.calculate(variable, months[-1])
-            if variable == "aah":
+        for key, variable, period, entity in TARGETS:
+            if key in _ZERO_WITHOUT and not any(_ZERO_WITHOUT[key](child, today) for child in children):
+                results[key] = np.zeros(len(households))  # what OpenFisca would find, without computing it
+                continue
+            values = simulation.calculate(variable, periods[period])
+            if entity == "individu":
                 values = values[resident]
             results[key] = np.array(values, dtype=np.float64)
     finally:
         _dispose(simulation)
     return results
+
+
+# Targets that are 0 for a simulation where no child is like this (not calculated then: a few ms for a household
+# without children): the ARS needs a child of 6 to 18 in December, the bourses a pupil, the AEEH a disabled child.
+_ZERO_WITHOUT: dict[str, Callable[[_Person, dt.date], bool]] = {
+    "ars": lambda child, today: _age_on_first(child.birth, today) < 20,  # 18 at the latest in December
+    "bourse_college": lambda child, today: child.school == TypesScolarite.college,
+    "bourse_lycee": lambda child, today: child.school == TypesScolarite.lycee,
+    "aeeh": lambda child, today: child.handicap,
+}
 
 
 def _set_zeros(simulation: Simulation, today: dt.date, households: Sequence[_Household]) -> None:
@@ -597,7 +631,7 @@ def national_rights(profiles: Sequence[Profile], today: dt.date) -> list[Nationa
             results = _simulate([households[index] for index in chunk], today)
             for offset, index in enumerate(chunk):
                 amounts = _amounts({key: float(values[offset]) for key, values in results.items()})
-                outcomes[index] = _outcome(profiles[index], households[index], amounts)
+                outcomes[index] = _outcome(profiles[index], households[index], amounts, today)
     return [outcomes[index] for index in range(len(households))]
 
 
@@ -610,7 +644,8 @@ def warm_up(today: dt.date) -> None:
     samples = [
         Profile(age=30, couple=False, children_ages=[], housing="tenant", rent=400, income=nothing),
         Profile(age=70, couple=True, partner_age=68, children_ages=[], housing="owner", income=nothing),
-        Profile(age=40, children_ages=[5], housing="social_tenant", rent=350, income=nothing, disability_rate=80),
+        Profile(age=40, children_ages=[5, 12, 16], housing="social_tenant", rent=350, income=nothing,
+                disability_rate=80, children_school=["other", "college", "lycee"], child_disability=True),
         Profile(age=66, children_ages=[], housing="hosted", income=nothing, disability_rate=80),
         Profile(age=45, couple=True, children_ages=[4, 8, 12], housing="social_tenant", rent=500, activity="employed",
                 income=Income(salary=1200), disability_rate=50),
@@ -623,25 +658,15 @@ def warm_up(today: dt.date) -> None:
 
 
 def _amounts(raw: dict[str, float]) -> dict[str, float]:
-    free = raw.pop("css_free") > 0
-    participation = 0.0 if free else raw["css_participation"]
-    raw["css"] = 1.0 if free or participation > 0 else 0.0
-    raw["css_participation"] = participation
-    return raw
+    """The raw values of the targets -> NationalOutcome.amounts (each right settles its own, rights.py)."""
+    amounts: dict[str, float] = {}
+    for right in RIGHTS:
+        amounts.update(right.amounts(raw))
+    return amounts
 
 
-# --- what the resident reads (French) ----------------------------------------------------------------
+# --- what the resident reads (French): the labels and texts of each right are in rights.py -------------
 
-LABELS = {
-    "rsa": "Revenu de solidarité active (RSA)",
-    "prime_activite": "Prime d'activité",
-    "aide_logement": "Aide au logement (APL)",
-    "aah": "Allocation aux adultes handicapés (AAH)",
-    "allocations_familiales": "Allocations familiales",
-    "asf": "Allocation de soutien familial (ASF)",
-    "complement_familial": "Complément familial",
-    "css": "Complémentaire santé solidaire (C2S)",
-}
 FIELD_WORDS = {
     "age": "votre âge",
     "couple": "votre situation de couple",
@@ -659,38 +684,10 @@ FIELD_WORDS = {
     "jobseeker_since_months": "la date du début de votre chômage",
     "disability_rate": "votre taux d'incapacité",
     "residence_ok": "votre titre de séjour",
+    "children_school": "l'école de vos enfants",
+    "child_disability": "la santé de vos enfants",
 }
-_CAF = "Demandez-la sur caf.fr (Mes services en ligne) ou à l'accueil de la CAF"
-NEXT_STEPS = {
-    "rsa": "Demandez-le sur caf.fr (Mes services en ligne) ou à la CAF (à la MSA si vous êtes agricole). "
-    "Préparez : pièce d'identité, RIB, justificatifs de ressources des 3 derniers mois.",
-    "prime_activite": f"{_CAF} (ou à la MSA si vous êtes agricole). Préparez : pièce d'identité, RIB, bulletins de "
-    "salaire des 3 derniers mois.",
-    "aide_logement": f"{_CAF}. Préparez : pièce d'identité, RIB, bail ou quittance de loyer, avis d'imposition.",
-    "aah": "Déposez un dossier à la MDPH de votre département (formulaire de demande et certificat médical), "
-    "en ligne si votre MDPH le propose. Préparez : pièce d'identité, justificatif de domicile.",
-    "allocations_familiales": "Déclarez vos enfants sur caf.fr (Mes services en ligne) ou à la CAF. Préparez : "
-    "pièce d'identité, livret de famille, RIB.",
-    "asf": f"{_CAF}. Préparez : pièce d'identité, livret de famille, RIB, et le jugement ou une preuve que la "
-    "pension alimentaire n'est pas versée.",
-    "complement_familial": "Il est versé par la CAF : vérifiez votre dossier sur caf.fr (Mes services en ligne). "
-    "Préparez : avis d'imposition, livret de famille, RIB.",
-    "css": "Demandez-la sur ameli.fr (compte ameli) ou à votre caisse d'assurance maladie (à la MSA si vous êtes "
-    "agricole). Préparez : pièce d'identité, RIB, justificatifs de ressources des 12 derniers mois.",
-}
-_RSDAE = "À vérifier : entre 50 et 79 %, la MDPH doit aussi reconnaître que le handicap gêne l'accès à l'emploi."
 WHY_MAX = 200
-
-
-def _de(words: str) -> str:
-    """'de' + words, with the French contractions (du, des; "d'autres" stays)."""
-    if words.startswith("le "):
-        return "du " + words[3:]
-    if words.startswith("les "):
-        return "des " + words[4:]
-    if words.startswith("d'"):
-        return words
-    return f"de {words}"
 
 
 def _words(fields: Sequence[str], de: bool = False) -> str:
@@ -702,40 +699,12 @@ def _words(fields: Sequence[str], de: bool = False) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " et " + words[-1]
 
 
-def _reason(right: str, household: _Household, amounts: dict[str, float]) -> str:
-    """Why the right is probably there (its amount is positive)."""
-    if right == "rsa":
-        return "Vos ressources sont faibles : le RSA vous assure probablement un revenu minimum chaque mois."
-    if right == "prime_activite":
-        if household.persons[0].salary > 0:
-            return "Vous travaillez avec un petit salaire : la prime d'activité complète probablement vos revenus."
-        return "Votre foyer a de petits revenus du travail : la prime d'activité les complète probablement."
-    if right == "aide_logement":
-        if household.housing in TENANT:
-            return "Vous payez un loyer et vos revenus sont modestes : une aide au logement le baisse probablement."
-        return "Votre logement et vos revenus ouvrent probablement droit à une aide au logement."
-    if right == "aah":
-        return "Avec votre taux d'incapacité, l'AAH complète probablement vos ressources."
-    if right == "allocations_familiales":
-        return "Vous avez au moins deux enfants à charge : les allocations familiales sont probablement dues."
-    if right == "asf":
-        return "Vous élevez seul(e) vos enfants : l'ASF est probablement due si l'autre parent ne verse pas de pension."
-    if right == "complement_familial":
-        return "Avec trois enfants de 3 ans ou plus et des revenus modestes, le complément familial est sans doute dû."
-    if amounts["css_participation"] > 0:
-        return (
-            "Vos revenus sont modestes : la complémentaire santé solidaire vous coûterait environ "
-            f"{round(amounts['css_participation'])} € par mois pour le foyer."
-        )
-    return "Vos revenus sont modestes : la complémentaire santé solidaire est probablement gratuite pour vous."
-
-
-def _why(right: str, household: _Household, amounts: dict[str, float], fields: tuple[str, ...]) -> str:
-    if amounts[right] <= 0:
+def _why(right: NationalRight, facts: Facts, amount: float, fields: tuple[str, ...], caveat: bool) -> str:
+    if amount <= 0:
         return f"À vérifier : nous ne pouvons pas le dire sans connaître {_words(fields)}."
-    why = _reason(right, household, amounts)
-    if right == "aah" and household.rsdae_assumed:
-        extra = _RSDAE
+    why = right.why(facts)
+    if caveat and right.caveat:
+        extra = right.caveat
     elif fields:
         extra = f"À vérifier : cela dépend {_words(fields, de=True)}."
     else:
@@ -743,28 +712,50 @@ def _why(right: str, household: _Household, amounts: dict[str, float], fields: t
     return f"{why} {extra}" if len(why) + 1 + len(extra) <= WHY_MAX else f"{why} À vérifier."
 
 
-def _outcome(profile: Profile, household: _Household, amounts: dict[str, float]) -> NationalOutcome:
+def _outcome(profile: Profile, household: _Household, amounts: dict[str, float], today: dt.date) -> NationalOutcome:
     rights: list[Right] = []
     missing: set[str] = set()
-    for right in NATIONAL_RIGHT_IDS:
-        if right in profile.receives:
+    facts = Facts(
+        profile=profile, amounts=amounts, works=household.persons[0].salary > 0, tenant=household.housing in TENANT
+    )
+    for right in RIGHTS:
+        if right.id in profile.receives:
             continue
-        fields = household.unknown[right]
-        amount = amounts[right]
-        # the RSDAE assumed for a 50-79 % rate matters only when it gives an AAH
-        uncertain = bool(fields) or (right == "aah" and household.rsdae_assumed and amount > 0)
+        fields = household.unknown[right.id]
+        amount = amounts[right.id]
+        # an assumption (the RSDAE of a 50-79 % rate, the MDPH's decision for a child) matters only with an amount
+        caveat = amount > 0 and right.caveat is not None and right.caveat_if(profile, today)
+        uncertain = bool(fields) or caveat
         if amount <= 0 and not uncertain:
             continue
         missing.update(fields)
         rights.append(
             Right(
-                id=right,
-                label=LABELS[right],
+                id=right.id,
+                label=right.label,
                 kind="national",
-                monthly_amount=float(round(amount)) if right != "css" and amount > 0 else None,
-                why=_why(right, household, amounts, fields),
-                next_step=NEXT_STEPS[right],
+                monthly_amount=right.monthly_amount(amount),
+                yearly_amount=right.yearly_amount(amount),
+                why=_why(right, facts, amount, fields, caveat),
+                next_step=right.next_step,
                 uncertain=uncertain,
             )
         )
     return NationalOutcome(rights=rights, missing=sorted(missing), amounts=amounts)
+
+
+__all__ = [
+    "CHUNK_SIZE",
+    "FIELD_WORDS",
+    "LABELS",
+    "NATIONAL_RIGHT_IDS",
+    "NEXT_STEPS",
+    "TARGETS",
+    "WHY_MAX",
+    "NationalOutcome",
+    "birth_date",
+    "national_rights",
+    "span_months",
+    "tax_benefit_system",
+    "warm_up",
+]

@@ -3,6 +3,10 @@
 
 Button payloads starting with "!" are handled by the channel itself (never sent to Rasa):
 "!why:<screening id>:<right id>", "!how:<screening id>:<right id>".
+
+A national right's amount reads as its registry says (outreach/screening/rights.py): "environ 231 € par mois",
+or, for a right paid once a year, "environ 914 € par an, versée fin août". At most MAX_SHOWN rights get their
+own message; the others are named in the closing message.
 """
 
 from __future__ import annotations
@@ -10,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from outreach.replies import Button, Reply
-from outreach.screening.model import ScreeningResult
-from outreach.services.screenings import StoredRight
+from outreach.screening.model import ScreeningResult, StoredRight
+from outreach.screening.rights import amount_text, euros
 
 MAX_SHOWN = 6
 
@@ -22,14 +26,15 @@ NEXT_STEPS = (
 )
 
 
-def euros(amount: float) -> str:
-    return f"{round(amount):,}".replace(",", "\u202f") + " €"
+__all__ = ["MAX_SHOWN", "NEXT_STEPS", "euros", "headline", "how", "results", "why"]
 
 
 def headline(right: StoredRight) -> str:
     if right.kind == "local":
         line = f"🤝 {right.label}"
-    elif right.monthly_amount:
+    elif amount := amount_text(right.right_id, right.monthly_amount):
+        line = f"💶 {right.label} : {amount}"
+    elif right.monthly_amount:  # a right the registry no longer knows: its stored monthly amount
         line = f"💶 {right.label} : environ {euros(right.monthly_amount)} par mois"
     else:
         line = f"💶 {right.label}"
@@ -40,7 +45,8 @@ def results(
     screening_id: int, shown: Sequence[StoredRight], result: ScreeningResult, *, complex_case: bool
 ) -> list[Reply]:
     """The messages that present a screening's results."""
-    rights = [r for r in shown if r.status != "already_received"][:MAX_SHOWN]
+    found = [r for r in shown if r.status != "already_received"]
+    rights, others = found[:MAX_SHOWN], found[MAX_SHOWN:]
     replies: list[Reply] = []
     if not rights:
         replies.append(
@@ -52,7 +58,7 @@ def results(
     else:
         replies.append(
             Reply(
-                f"Voici ce que vous pourriez avoir ({len(rights)}). Ce sont des estimations, pas une décision : "
+                f"Voici ce que vous pourriez avoir ({len(found)}). Ce sont des estimations, pas une décision : "
                 "c'est l'organisme qui décide."
             )
         )
@@ -65,6 +71,8 @@ def results(
     closing = "Un adulte-relais peut vous aider à faire les demandes."
     if complex_case:
         closing = "Votre situation mérite d'être regardée avec une personne. Un adulte-relais peut vous aider."
+    if others:
+        closing = f"Vous pourriez aussi avoir : {', '.join(r.label for r in others)}.\n\n{closing}"
     if result.notice:
         closing = f"{result.notice}\n\n{closing}"
     if result.missing:

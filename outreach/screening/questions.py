@@ -3,6 +3,13 @@ pressed answer is understood, and how the answers become a Profile.
 
 Rasa's form (actions/screening.py) asks them; this module holds the rules, so the form and the tests
 share one definition. An answer is stored as a short string: a value, or UNKNOWN ("je ne sais pas").
+
+At most MAX_QUESTIONS questions. Most are asked whenever their `asked_if` holds; the last ones (`rank`) are
+extra questions about the children (their school, for the bourses; a disability, for the AEEH), asked only
+when a child is concerned AND the questionnaire stays within MAX_QUESTIONS, the lowest rank first. So a
+household they do not concern is asked exactly what it was asked before, and a large household that already
+has 12 questions is not asked them: the rights they refine stay "à vérifier" (the school then follows the
+children's ages).
 """
 
 from __future__ import annotations
@@ -14,9 +21,11 @@ from typing import Any
 
 from outreach import places
 from outreach.places import fold
+from outreach.screening.rights import SCHOOL_AGES
 
 UNKNOWN = "inconnu"
 Answers = Mapping[str, Any]
+MAX_QUESTIONS = 12
 
 
 @dataclass(frozen=True)
@@ -27,6 +36,7 @@ class Question:
     buttons: tuple[tuple[str, str], ...] = ()  # (title, value)
     asked_if: Callable[[Answers], bool] = lambda answers: True
     parse: Callable[[str], str | None] = lambda text: None
+    rank: int | None = None  # an extra question: asked only within MAX_QUESTIONS, the lowest rank first
 
 
 def _known(answers: Answers, slot: str) -> Any:
@@ -283,6 +293,28 @@ def parse_commune(text: str) -> str | None:
     return places.resolve_commune(text)
 
 
+_COLLEGE_WORDS = ("college", "6e", "5e", "4e", "3e", "sixieme", "cinquieme", "quatrieme", "troisieme", "segpa")
+_LYCEE_WORDS = ("lycee", "seconde", "2nde", "premiere", "1ere", "terminale", "lycee pro", "bac pro")
+_NEITHER_WORDS = ("non", "ni", "aucun", "aucune", "primaire", "apprenti", "apprentie", "apprentissage", "fac",
+                  "travaille", "plus a l ecole", "no")
+
+
+def parse_school(text: str) -> str | None:
+    """"college", "lycee", "both" or "none" (neither): from "un au collège et un au lycée", "en 3e", "non"."""
+    folded = f" {fold(text)} "
+    college = any(f" {word} " in folded for word in _COLLEGE_WORDS)
+    lycee = any(f" {word} " in folded for word in _LYCEE_WORDS)
+    if (college and lycee) or " les deux " in folded or " deux " in folded:
+        return "both"
+    if college:
+        return "college"
+    if lycee:
+        return "lycee"
+    if any(f" {word} " in folded for word in _NEITHER_WORDS):
+        return "none"
+    return None
+
+
 # ---------------------------------------------------------------- the questions
 
 MONEY_BUTTONS = (("Rien (0 €)", "0"),)
@@ -294,6 +326,23 @@ def _couple(answers: Answers) -> bool:
 
 def _activity(answers: Answers) -> str | None:
     return _known(answers, "s_activity")
+
+
+def _children_ages(answers: Answers) -> list[int] | None:
+    children = answers.get("s_children")
+    if children is None or children == UNKNOWN:
+        return None
+    value = str(children)
+    if not re.fullmatch(r"[\d,]*", value):  # typed words not validated yet (a form asks which slots remain)
+        value = parse_children(value) or ""
+    return [int(age) for age in value.split(",") if age.isdigit()]
+
+
+def _has_child(ages: range) -> Callable[[Answers], bool]:
+    def asked_if(answers: Answers) -> bool:
+        return any(age in ages for age in _children_ages(answers) or [])
+
+    return asked_if
 
 
 def _other_income_text(answers: Answers) -> str:
@@ -410,6 +459,25 @@ QUESTIONS: tuple[Question, ...] = (
         (("Oui", "oui"), ("Non", "non")),
         parse=parse_yes_no,
     ),
+    # extra questions (rank): the bourses de collège et de lycée, then the AEEH
+    Question(
+        "s_school",
+        "Vos enfants de 10 ans ou plus vont-ils au collège ou au lycée ?",
+        "un au collège et un au lycée",
+        (("Collège", "college"), ("Lycée", "lycee"), ("Collège et lycée", "both"), ("Ni l'un ni l'autre", "none")),
+        asked_if=_has_child(SCHOOL_AGES),
+        parse=parse_school,
+        rank=2,
+    ),
+    Question(
+        "s_child_disability",
+        "Un de vos enfants a-t-il un handicap ?",
+        "non",
+        (("Non", "non"), ("Oui", "oui")),
+        asked_if=_has_child(range(20)),
+        parse=parse_yes_no,
+        rank=1,
+    ),
 )
 BY_SLOT = {q.slot: q for q in QUESTIONS}
 SLOTS = tuple(q.slot for q in QUESTIONS if q.slot != "commune")
@@ -420,8 +488,12 @@ def text_of(question: Question, answers: Answers) -> str:
 
 
 def required(answers: Answers) -> list[str]:
-    """The questions to ask given the answers so far (at most 12)."""
-    return [q.slot for q in QUESTIONS if q.asked_if(answers)]
+    """The questions to ask given the answers so far (at most MAX_QUESTIONS): those whose `asked_if` holds,
+    then the extra ones (`rank`) that concern this household, while there is room."""
+    asked = [q for q in QUESTIONS if q.rank is None and q.asked_if(answers)]
+    extra = sorted((q for q in QUESTIONS if q.rank is not None and q.asked_if(answers)), key=lambda q: q.rank or 0)
+    chosen = {q.slot for q in [*asked, *extra][:MAX_QUESTIONS]}
+    return [q.slot for q in QUESTIONS if q.slot in chosen]
 
 
 def progress(slot: str, answers: Answers) -> tuple[int, int]:
@@ -452,6 +524,37 @@ def understand(slot: str, text: str) -> str | None:
 # ---------------------------------------------------------------- answers -> profile
 
 
+COLLEGE_MAX_AGE = 14  # a child of a "collège et lycée" answer is at collège up to this age, at lycée above
+
+
+def children_school(answer: str, ages: list[int]) -> list[str]:
+    """Each child's school (Profile.children_school) from the answer to "s_school" and the children's ages.
+
+    Only the children of SCHOOL_AGES can be at collège or lycée; among them, which ones follows the ages:
+    "college": those up to COLLEGE_MAX_AGE (or else the youngest); "lycee": those above (or else the oldest);
+    "both": by age, and at least one of each when there are two such children; "none": nobody."""
+    schools = ["other"] * len(ages)
+    pupils = sorted((age, index) for index, age in enumerate(ages) if age in SCHOOL_AGES)
+    if answer not in ("college", "lycee", "both") or not pupils:
+        return schools
+    young = [index for age, index in pupils if age <= COLLEGE_MAX_AGE]
+    old = [index for age, index in pupils if age > COLLEGE_MAX_AGE]
+    if answer == "both" and len(pupils) > 1:
+        if not old:
+            young, old = young[:-1], young[-1:]
+        elif not young:
+            young, old = old[:1], old[1:]
+    elif answer == "college":
+        young, old = young or [pupils[0][1]], []
+    elif answer == "lycee":
+        young, old = [], old or [pupils[-1][1]]
+    for index in young:
+        schools[index] = "college"
+    for index in old:
+        schools[index] = "lycee"
+    return schools
+
+
 def _float(answers: Answers, slot: str) -> float | None:
     value = _known(answers, slot)
     return float(value) if value not in (None, "") else None
@@ -470,9 +573,13 @@ def profile_data(answers: Answers) -> dict[str, Any]:
         data["age"] = int(age)
     if (couple := _known(answers, "s_couple")) is not None:
         data["couple"] = couple == "oui"
-    children = answers.get("s_children")
-    if children is not None and children != UNKNOWN:
-        data["children_ages"] = [int(a) for a in str(children).split(",") if a != ""]
+    children = _children_ages(answers)
+    if children is not None:
+        data["children_ages"] = children
+        if (school := _known(answers, "s_school")) is not None and any(age in SCHOOL_AGES for age in children):
+            data["children_school"] = children_school(str(school), children)
+        if (disabled := _known(answers, "s_child_disability")) is not None and any(age < 20 for age in children):
+            data["child_disability"] = disabled == "oui"
     if (housing := _known(answers, "s_housing")) is not None:
         data["housing"] = housing
     if (rent := _float(answers, "s_rent")) is not None:

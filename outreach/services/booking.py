@@ -47,7 +47,6 @@ from outreach.clock import Clock
 from outreach.dates import TimeWish
 from outreach.public_holidays import is_public_holiday
 
-TZ = ZoneInfo("Europe/Paris")
 HORIZON = dt.timedelta(days=28)  # how far ahead slots are proposed
 MIN_NOTICE = dt.timedelta(hours=1)  # no slot that starts sooner than this
 RESIDENT_CANCEL_LIMIT = dt.timedelta(hours=4)  # later, a cancel is "late": the adulte-relais is told
@@ -113,7 +112,7 @@ class Slot:
     free: int
     proximity: int = 2  # 0: the resident's quartier, 1: same commune, 2: same territory
 
-    def title(self, tz: ZoneInfo = TZ) -> str:
+    def title(self, tz: ZoneInfo) -> str:
         return texts.slot_button_title(self.starts_at, self.lieu_name, tz)
 
 
@@ -267,7 +266,7 @@ def slots_for(
     end: dt.datetime | None = None,
     include_full: bool = False,
     notice: dt.timedelta = MIN_NOTICE,
-    tz: ZoneInfo = TZ,
+    tz: ZoneInfo,
 ) -> list[Slot]:
     """The bookable slots of one permanence between `start` (default now) and `end` (default 4 weeks)."""
     now = clock.now()
@@ -292,7 +291,7 @@ def next_free_slots(
     wish: TimeWish | None = None,
     limit: int = 3,
     notice: dt.timedelta = MIN_NOTICE,
-    tz: ZoneInfo = TZ,
+    tz: ZoneInfo,
 ) -> list[Slot]:
     """The first free slots for a resident: their quartier's permanences first, then the same commune,
     then the rest of the territory; earliest first within each. Without a wish, at most one slot per
@@ -545,7 +544,7 @@ def book(
     topic: str | None = None,
     channel: AppointmentChannel | str = AppointmentChannel.permanence,
     notes: str | None = None,
-    tz: ZoneInfo = TZ,
+    tz: ZoneInfo,
 ) -> Appointment:
     """Book the slot, with its reminders, the notice to the adulte-relais and an event, in one transaction.
 
@@ -640,7 +639,7 @@ def cancel(
     by: str,
     resident_id: int | None = None,
     staff_id: int | None = None,
-    tz: ZoneInfo = TZ,
+    tz: ZoneInfo,
 ) -> CancelOutcome:
     """Cancel an appointment. A resident may cancel until it starts; less than 4 h before, the outcome
     says `late` (the adulte-relais is told, and the chat asks the resident to warn them by message).
@@ -711,7 +710,7 @@ def reschedule(
     starts_at: dt.datetime,
     topic: str | None = None,
     channel: AppointmentChannel | str | None = None,
-    tz: ZoneInfo = TZ,
+    tz: ZoneInfo,
 ) -> RescheduleOutcome:
     """Move a resident's appointment: cancel + book in one transaction (the old slot is kept if the new one
     is taken: SlotTaken with alternatives)."""
@@ -788,7 +787,7 @@ def mark(
     status: AppointmentStatus | str,
     staff_id: int | None = None,
     notes: str | None = None,
-    tz: ZoneInfo = TZ,
+    tz: ZoneInfo,
 ) -> Appointment:
     """Staff: the resident came (seen), did not come (no_show: one kind offer to rebook), or warned (excused)."""
     status = AppointmentStatus(status)
@@ -897,7 +896,7 @@ def upcoming(uow: UnitOfWork, clock: Clock, resident_id: int) -> list[Appointmen
 
 
 def staff_agenda(
-    uow: UnitOfWork, clock: Clock, staff_id: int, day: dt.date, *, tz: ZoneInfo = TZ
+    uow: UnitOfWork, clock: Clock, staff_id: int, day: dt.date, *, tz: ZoneInfo
 ) -> list[AppointmentView]:
     """One local day of an adulte-relais' appointments (not the cancelled ones), in time order."""
     start = dt.datetime.combine(day, dt.time(0, 0), tz).astimezone(dt.UTC)
@@ -915,12 +914,12 @@ def staff_agenda(
     return _views(uow.session, query)
 
 
-def calendar_file(uow: UnitOfWork, appointment_id: int, resident_id: int, *, tz: ZoneInfo = TZ) -> tuple[str, bytes]:
+def calendar_file(uow: UnitOfWork, appointment_id: int, resident_id: int, *, tz: ZoneInfo) -> tuple[str, bytes]:
     """(filename, .ics bytes) of the resident's appointment, to send with the confirmation."""
     appointment = _owned(uow.session, appointment_id, resident_id)
     item = _load_any(uow.session, appointment.permanence_id)
     data = ics_for(appointment, item.lieu, item.permanence, relay=item.staff.first_name, tz=tz)
-    return ics_filename(appointment), data
+    return ics_filename(appointment, tz), data
 
 
 # ---------------------------------------------------------------- dispatcher guard

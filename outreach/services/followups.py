@@ -25,9 +25,9 @@ from db.models import Appointment, AppointmentStatus, Event, Resident, RightStat
 from outreach import booking_texts as texts
 from outreach import outbox
 from outreach.clock import Clock
+from outreach.screening.rights import RIGHTS
 from outreach.services import screenings
 
-TZ = ZoneInfo("Europe/Paris")
 NUDGE_AFTER = dt.timedelta(days=3)
 QUESTION_AFTER = dt.timedelta(days=7)
 LAST_CHECK_AFTER = dt.timedelta(days=30)
@@ -40,6 +40,9 @@ ANSWER_STATUS: dict[str, RightStatus] = {
     "echec": RightStatus.failed,
     "pasencore": RightStatus.to_claim,
 }
+
+
+UNCLAIMED = frozenset(right.id for right in RIGHTS if not right.claimed)
 
 
 @dataclass(frozen=True)
@@ -91,8 +94,15 @@ def _daytime(moment: dt.datetime, tz: ZoneInfo) -> dt.datetime:
     return local.astimezone(dt.UTC)
 
 
-def schedule_followups(uow: UnitOfWork, clock: Clock, screening_id: int, *, tz: ZoneInfo = TZ) -> int:
+def schedule_followups(uow: UnitOfWork, clock: Clock, screening_id: int, *, tz: ZoneInfo) -> int:
     """Enqueue the follow-ups of a stored screening (idempotent); returns how many rows were added."""
+    added = add_followups(uow, clock, screening_id, tz=tz)
+    uow.commit()
+    return added
+
+
+def add_followups(uow: UnitOfWork, clock: Clock, screening_id: int, *, tz: ZoneInfo) -> int:
+    """`schedule_followups` without the commit (the caller's transaction)."""
     session = uow.session
     screening = session.get(Screening, screening_id)
     if screening is None:
@@ -101,11 +111,15 @@ def schedule_followups(uow: UnitOfWork, clock: Clock, screening_id: int, *, tz: 
     if resident is None or resident.opted_out_at is not None or resident.unreachable_at is not None:
         return 0
     now = clock.now()
-    rights = session.exec(
-        select(ScreeningRight)
-        .where(ScreeningRight.screening_id == screening_id, ScreeningRight.status == RightStatus.to_claim)
-        .order_by(col(ScreeningRight.id))
-    ).all()
+    rights = [
+        row
+        for row in session.exec(
+            select(ScreeningRight)
+            .where(ScreeningRight.screening_id == screening_id, ScreeningRight.status == RightStatus.to_claim)
+            .order_by(col(ScreeningRight.id))
+        ).all()
+        if row.right_id not in UNCLAIMED  # nothing to ask about a right that comes without a claim
+    ]
     common = {"chat_id": resident.chat_id, "resident_id": resident.id, "now": now}
     added = 0
     if rights:
@@ -137,7 +151,6 @@ def schedule_followups(uow: UnitOfWork, clock: Clock, screening_id: int, *, tz: 
                 },
                 **common,  # type: ignore[arg-type]
             )
-    uow.commit()
     return added
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
-from sqlmodel import col, delete, select
+from sqlmodel import Session, col, delete, select
 
 from db.engine import UnitOfWork
 from db.models import (
@@ -23,8 +24,10 @@ from db.models import (
     Resident,
     Staff,
 )
+from outreach import office_hours
 from outreach.clock import Clock
-from outreach.services import screenings
+from outreach.screening import rights
+from outreach.services import booking, screenings
 from outreach.services.residents import place_events
 from outreach.services.staff import StaffView
 
@@ -126,6 +129,14 @@ def _allowed(staff: StaffView, handoff: Handoff) -> bool:
 
 def open_case(uow: UnitOfWork, clock: Clock, resident_id: int, *, source: str) -> tuple[CaseView, bool]:
     """The resident's open case, or a new one (True when created). The resident's territory routes it."""
+    case, created = start_case(uow, clock, resident_id, source=source)
+    if created:
+        uow.commit()
+    return case, created
+
+
+def start_case(uow: UnitOfWork, clock: Clock, resident_id: int, *, source: str) -> tuple[CaseView, bool]:
+    """`open_case` without the commit (the caller's transaction)."""
     existing = _open_handoff(uow, resident_id)
     if existing is not None:
         return _case(uow, existing), False
@@ -145,7 +156,6 @@ def open_case(uow: UnitOfWork, clock: Clock, resident_id: int, *, source: str) -
     uow.session.add(handoff)
     uow.session.flush()
     _event(uow, clock, "handoff_opened", handoff)
-    uow.commit()
     return _case(uow, handoff), True
 
 
@@ -162,6 +172,14 @@ def open_for_resident(uow: UnitOfWork, resident_id: int) -> CaseView | None:
 
 def set_territory(uow: UnitOfWork, case_id: int, resident_id: int, territory_id: str) -> CaseView | None:
     """The resident said where they live (the case could not be routed without it)."""
+    case = route_case(uow, case_id, resident_id, territory_id)
+    if case is not None:
+        uow.commit()
+    return case
+
+
+def route_case(uow: UnitOfWork, case_id: int, resident_id: int, territory_id: str) -> CaseView | None:
+    """`set_territory` without the commit (the caller's transaction)."""
     handoff = uow.session.get(Handoff, case_id)
     if handoff is None or handoff.resident_id != resident_id or handoff.status != HandoffStatus.waiting:
         return None
@@ -173,7 +191,6 @@ def set_territory(uow: UnitOfWork, case_id: int, resident_id: int, territory_id:
     uow.session.add(handoff)
     uow.session.flush()
     place_events(uow, resident_id, territory_id, None)  # the consent and the case opening count there too
-    uow.commit()
     return _case(uow, handoff)
 
 
@@ -193,14 +210,14 @@ def queue_message(
 
 
 def take_queued(uow: UnitOfWork, case_id: int) -> list[HandoffMessage]:
-    """The messages kept while the case waited, oldest first; they are deleted (delivered)."""
+    """The messages kept while the case waited, oldest first; they are deleted (delivered) when the
+    caller commits."""
     rows = list(
         uow.session.exec(
             select(HandoffMessage).where(HandoffMessage.handoff_id == case_id).order_by(col(HandoffMessage.id))
         ).all()
     )
     uow.session.exec(delete(HandoffMessage).where(col(HandoffMessage.handoff_id) == case_id))
-    uow.commit()
     return rows
 
 
@@ -255,14 +272,16 @@ def claim(uow: UnitOfWork, clock: Clock, case_id: int, staff: StaffView) -> Clai
 
 
 def view_case(
-    uow: UnitOfWork, clock: Clock, case_id: int, staff: StaffView, *, action: str = "handoff_view"
+    uow: UnitOfWork, clock: Clock, case_id: int, staff: StaffView, *, action: str = "handoff_view", commit: bool = True
 ) -> CaseView:
-    """A case as a staff member may see it (audited); Forbidden outside their territory."""
+    """A case as a staff member may see it (audited); Forbidden outside their territory. `commit=False`:
+    the audit row joins the caller's transaction."""
     handoff = uow.session.get(Handoff, case_id)
     if handoff is None or not _allowed(staff, handoff):
         raise Forbidden("case outside the staff member's territory")
     _audit(uow, clock, staff, action, handoff)
-    uow.commit()
+    if commit:
+        uow.commit()
     return _case(uow, handoff)
 
 
@@ -272,7 +291,12 @@ def context_lines(uow: UnitOfWork, case: CaseView) -> list[str]:
     latest = screenings.latest(uow, case.resident_id)
     if latest is not None:
         for right in latest[1][:8]:
-            amount = f" ~{round(right.monthly_amount)} €/mois" if right.monthly_amount else ""
+            declared = rights.BY_ID.get(right.right_id)
+            amount = ""
+            if right.monthly_amount and declared is not None and declared.per == "year":
+                amount = f" ~{round(right.monthly_amount * 12)} €/an"
+            elif right.monthly_amount:
+                amount = f" ~{round(right.monthly_amount)} €/mois"
             lines.append(f"• {right.label}{amount} ({right.status})")
     return lines
 
@@ -362,8 +386,10 @@ def close(
     by: str,
     staff: StaffView | None = None,
     outcome: HandoffOutcome | None = None,
+    commit: bool = True,
 ) -> CaseView | None:
-    """Close a case (by the resident or by its staff member). None if it was already closed."""
+    """Close a case (by the resident or by its staff member). None if it was already closed.
+    `commit=False`: in the caller's transaction."""
     handoff = uow.session.get(Handoff, case_id)
     if handoff is None:
         return None
@@ -377,7 +403,8 @@ def close(
     uow.session.add(handoff)
     uow.session.exec(delete(HandoffMessage).where(col(HandoffMessage.handoff_id) == case_id))
     _event(uow, clock, "handoff_closed", handoff, outcome=str(outcome) if outcome else None, by=by)
-    uow.commit()
+    if commit:
+        uow.commit()
     return _case(uow, handoff)
 
 
@@ -412,11 +439,33 @@ def add_note(uow: UnitOfWork, clock: Clock, staff: StaffView, note: str) -> bool
 # ---------------------------------------------------------------- cards
 
 
-def record_card(uow: UnitOfWork, clock: Clock, case_id: int, staff_id: int, chat_id: int, message_id: int) -> None:
+def record_card(
+    uow: UnitOfWork, clock: Clock, case_id: int, staff_id: int, chat_id: int, message_id: int, *, commit: bool = True
+) -> None:
     uow.session.add(
         HandoffCard(handoff_id=case_id, staff_id=staff_id, chat_id=chat_id, message_id=message_id, sent_at=clock.now())
     )
-    uow.commit()
+    if commit:
+        uow.commit()
+
+
+def card_delivered(
+    session: Session, case_id: int, staff_id: int, chat_id: int, message_id: int, now: dt.datetime
+) -> None:
+    """A case's card reached a relay (the outbox's after-sent hook, in its transaction): its message is
+    kept for later edits, and the relay's access to the resident's context is audited."""
+    session.add(HandoffCard(handoff_id=case_id, staff_id=staff_id, chat_id=chat_id, message_id=message_id, sent_at=now))
+    handoff = session.get(Handoff, case_id)
+    resident = session.get(Resident, handoff.resident_id) if handoff is not None else None
+    session.add(
+        AuditLog(
+            at=now,
+            actor=f"staff:{staff_id}",
+            action="handoff_card",
+            subject=f"resident:{resident.public_id}" if resident else None,
+            detail={"handoff": case_id},
+        )
+    )
 
 
 def cards_of(uow: UnitOfWork, case_id: int) -> list[HandoffCard]:
@@ -435,7 +484,7 @@ def due_for_resend(uow: UnitOfWork, clock: Clock) -> list[CaseView]:
     return [_case(uow, h) for h in rows]
 
 
-def mark_resent(uow: UnitOfWork, clock: Clock, case_id: int, *, coordinator_told: bool) -> None:
+def mark_resent(uow: UnitOfWork, clock: Clock, case_id: int, *, coordinator_told: bool, commit: bool = True) -> None:
     handoff = uow.session.get(Handoff, case_id)
     if handoff is None:
         return
@@ -444,4 +493,37 @@ def mark_resent(uow: UnitOfWork, clock: Clock, case_id: int, *, coordinator_told
     if coordinator_told:
         handoff.coordinator_told_at = now
     uow.session.add(handoff)
-    uow.commit()
+    if commit:
+        uow.commit()
+
+
+# ---------------------------------------------------------------- when someone answers
+
+BUSY_DELAY = dt.timedelta(hours=3)  # office hours, but nobody available: not before this
+
+
+def answer_time(uow: UnitOfWork, clock: Clock, case: CaseView, *, tz: ZoneInfo, cards_sent: int) -> dt.datetime | None:
+    """None when a person answers now (office hours, and the card reached someone); otherwise when a
+    person will answer: the next permanence of the resident's own quartier if known, else the next
+    office opening (not before BUSY_DELAY when the office is open but nobody was available)."""
+    now = clock.now()
+    open_now = office_hours.is_open(now, tz)
+    if open_now and cards_sent:
+        return None
+    soonest = now + BUSY_DELAY if open_now else now
+    return _next_permanence(uow, clock, case, tz=tz) or office_hours.next_opening(soonest, tz)
+
+
+def _next_permanence(uow: UnitOfWork, clock: Clock, case: CaseView, *, tz: ZoneInfo) -> dt.datetime | None:
+    """When the adulte-relais of the resident's own quartier is next at their permanence, if known."""
+    slots = booking.next_free_slots(
+        uow,
+        clock,
+        territory_id=case.territory_id,
+        quartier_id=case.quartier_id,
+        limit=3,
+        notice=dt.timedelta(0),
+        tz=tz,
+    )
+    own = [slot.starts_at for slot in slots if slot.proximity == 0]
+    return min(own) if own else None

@@ -18,7 +18,6 @@ from outreach.clock import Clock
 from outreach.dates import WEEKDAYS, fold
 from outreach.services import booking
 
-TZ = ZoneInfo("Europe/Paris")
 _HOURS = re.compile(r"^\s*(\d{1,2})\s*(?:h|:)\s*(\d{2})?\s*-\s*(\d{1,2})\s*(?:h|:)\s*(\d{2})?\s*$")
 _ENGLISH = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
@@ -82,17 +81,13 @@ class PermanenceView:
     closures: list[tuple[dt.datetime, dt.datetime, str]]
 
     def describe(self) -> str:
-        hours = f"{texts.hour(_at(self.start))}-{texts.hour(_at(self.end))}"
+        hours = f"{texts.clock_time(self.start)}-{texts.clock_time(self.end)}"
         topics = ",".join(self.topics) or "tous sujets"
         state = "" if self.active else " (inactive)"
         return (
             f"#{self.id} {texts.DAYS[self.weekday]} {hours} · {self.lieu_name} ({self.lieu_id}) · {self.relay} "
             f"(staff {self.staff_id}) · {self.slot_minutes} min × {self.capacity} · {topics}{state}"
         )
-
-
-def _at(moment: dt.time) -> dt.datetime:
-    return dt.datetime.combine(dt.date(2026, 1, 5), moment, TZ)
 
 
 def list_permanences(uow: UnitOfWork, clock: Clock, *, territory_id: str | None = None) -> list[PermanenceView]:
@@ -196,7 +191,7 @@ def close(
     permanence_id: int | None = None,
     lieu_id: str | None = None,
     actor: str = "cli",
-    tz: ZoneInfo = TZ,
+    tz: ZoneInfo,
 ) -> ClosureOutcome:
     """Close a permanence (or every permanence of a place) from `first_day` to `last_day` included.
 

@@ -84,6 +84,12 @@ def get(uow: UnitOfWork, resident_id: int) -> ResidentView | None:
     return _view(resident) if resident else None
 
 
+def by_public_id(uow: UnitOfWork, public_id: str) -> ResidentView | None:
+    """The resident behind the opaque id the dialogue engine knows (Rasa's sender id)."""
+    resident = uow.session.exec(select(Resident).where(Resident.public_id == public_id)).first()
+    return _view(resident) if resident else None
+
+
 def record_consent(
     uow: UnitOfWork,
     clock: Clock,
@@ -136,6 +142,13 @@ def record_consent(
 
 def issue_buttons(uow: UnitOfWork, clock: Clock, resident_id: int, buttons: tuple[Button, ...]) -> list[str]:
     """Store the payloads server-side; return one short opaque token per button (same order)."""
+    tokens = add_buttons(uow, clock, resident_id, buttons)
+    uow.commit()
+    return tokens
+
+
+def add_buttons(uow: UnitOfWork, clock: Clock, resident_id: int, buttons: tuple[Button, ...]) -> list[str]:
+    """`issue_buttons` without the commit (the caller's transaction)."""
     now = clock.now()
     batch = secrets.token_urlsafe(9)
     tokens = []
@@ -152,7 +165,6 @@ def issue_buttons(uow: UnitOfWork, clock: Clock, resident_id: int, buttons: tupl
             )
         )
         tokens.append(token)
-    uow.commit()
     return tokens
 
 
@@ -221,6 +233,14 @@ def _recent_campaign(uow: UnitOfWork, resident_id: int, now: dt.datetime) -> int
 
 def set_place(uow: UnitOfWork, resident_id: int, *, commune_name: str, quartier_id: str | None) -> bool:
     """Where the resident lives (territory from the commune; the quartier only if it is in that commune)."""
+    changed = place(uow, resident_id, commune_name=commune_name, quartier_id=quartier_id)
+    if changed:
+        uow.commit()
+    return changed
+
+
+def place(uow: UnitOfWork, resident_id: int, *, commune_name: str, quartier_id: str | None) -> bool:
+    """`set_place` without the commit (the caller's transaction)."""
     resident = uow.session.get(Resident, resident_id)
     commune = uow.session.exec(select(Commune).where(Commune.name == commune_name)).first()
     if resident is None or commune is None:
@@ -230,7 +250,6 @@ def set_place(uow: UnitOfWork, resident_id: int, *, commune_name: str, quartier_
     resident.quartier_id = quartier.id if quartier and quartier.territory_id == commune.territory_id else None
     uow.session.add(resident)
     place_events(uow, resident_id, resident.territory_id, resident.quartier_id)
-    uow.commit()
     return True
 
 

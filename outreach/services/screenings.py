@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import col, select
@@ -11,7 +10,7 @@ from sqlmodel import col, select
 from db.engine import UnitOfWork
 from db.models import Event, Resident, RightStatus, Screening, ScreeningRight
 from outreach.clock import Clock
-from outreach.screening.model import Profile, ScreeningResult
+from outreach.screening.model import Profile, ScreeningResult, StoredRight
 
 # Allowed moves of a right's status (anything may also be set again to what it already is).
 TRANSITIONS: dict[RightStatus, set[RightStatus]] = {
@@ -35,19 +34,6 @@ TRANSITIONS: dict[RightStatus, set[RightStatus]] = {
 REPEAT_WINDOW = dt.timedelta(days=30)
 
 
-@dataclass(frozen=True)
-class StoredRight:
-    screening_id: int
-    right_id: str
-    kind: str
-    label: str
-    monthly_amount: float | None
-    uncertain: bool
-    why: str
-    next_step: str
-    status: RightStatus
-
-
 def _stored(row: ScreeningRight) -> StoredRight:
     return StoredRight(
         screening_id=row.screening_id,
@@ -66,6 +52,15 @@ def record(
     uow: UnitOfWork, clock: Clock, resident_id: int, profile: Profile, result: ScreeningResult, *, complex_case: bool
 ) -> int:
     """Store one completed screening and its rights (status to_claim: the resident was told what to do)."""
+    screening_id = add(uow, clock, resident_id, profile, result, complex_case=complex_case)
+    uow.commit()
+    return screening_id
+
+
+def add(
+    uow: UnitOfWork, clock: Clock, resident_id: int, profile: Profile, result: ScreeningResult, *, complex_case: bool
+) -> int:
+    """`record` without the commit: a use case writing more in the same transaction commits."""
     now = clock.now()
     resident = uow.session.get(Resident, resident_id)
     if resident is None:
@@ -146,7 +141,8 @@ def record(
             },
         )
     )
-    uow.commit()
+    uow.session.flush()
+    assert screening.id is not None
     return screening.id
 
 
@@ -251,3 +247,11 @@ def export(uow: UnitOfWork, resident_id: int) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def booking_topic(uow: UnitOfWork, resident_id: int) -> str | None:
+    """The topic of an appointment asked for after a screening with rights still to claim: "droits"."""
+    found = latest(uow, resident_id)
+    if found and any(r.status in (RightStatus.to_claim, RightStatus.failed) for r in found[1]):
+        return "droits"
+    return None

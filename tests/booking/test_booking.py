@@ -37,7 +37,7 @@ def _book(
     perm = permanence(engine, GRESILLES, 1) if "permanence_id" not in kw else None
     kw.setdefault("permanence_id", perm.id if perm else None)
     with UnitOfWork(engine) as uow:
-        return booking.book(uow, clock, resident_id=resident, starts_at=at, **kw)  # type: ignore[arg-type]
+        return booking.book(uow, clock, resident_id=resident, starts_at=at, tz=PARIS, **kw)  # type: ignore[arg-type]
 
 
 def _events(engine: Engine) -> list[str]:
@@ -168,7 +168,9 @@ class TestCancel:
         appointment = _book(seeded, clock, resident)
         clock.set(paris(2026, 11, 30, 18))
         with UnitOfWork(seeded) as uow:
-            outcome = booking.cancel(uow, clock, appointment_id=appointment.id, by="resident", resident_id=resident)
+            outcome = booking.cancel(
+                uow, clock, appointment_id=appointment.id, by="resident", resident_id=resident, tz=PARIS
+            )
         assert not outcome.late and outcome.staff_told
         rows = by_key(seeded)
         assert rows[f"appt:{appointment.id}:r48"].status == OutboxStatus.dropped
@@ -182,10 +184,12 @@ class TestCancel:
         appointment = _book(seeded, clock, resident)
         clock.set(paris(2026, 12, 1, 11))
         with UnitOfWork(seeded) as uow:
-            outcome = booking.cancel(uow, clock, appointment_id=appointment.id, by="resident", resident_id=resident)
+            outcome = booking.cancel(
+                uow, clock, appointment_id=appointment.id, by="resident", resident_id=resident, tz=PARIS
+            )
         assert outcome.late and outcome.relay == "Samia"
         assert "Annulation tardive" in by_key(seeded)[f"appt:{appointment.id}:staff:cancelled"].payload["text"]
-        text = booking_texts.cancelled_late(starts_at=appointment.starts_at, relay=outcome.relay)
+        text = booking_texts.cancelled_late(starts_at=appointment.starts_at, relay=outcome.relay, tz=PARIS)
         assert "laisser un message" in text
 
     def test_a_resident_cannot_cancel_once_it_started_nor_someone_elses(
@@ -194,10 +198,10 @@ class TestCancel:
         resident, other = add_resident(seeded, clock), add_resident(seeded, clock, first_name="Karim")
         appointment = _book(seeded, clock, resident)
         with UnitOfWork(seeded) as uow, pytest.raises(booking.NotFound):
-            booking.cancel(uow, clock, appointment_id=appointment.id, by="resident", resident_id=other)
+            booking.cancel(uow, clock, appointment_id=appointment.id, by="resident", resident_id=other, tz=PARIS)
         clock.set(paris(2026, 12, 1, 14, 5))
         with UnitOfWork(seeded) as uow, pytest.raises(booking.NotAllowed):
-            booking.cancel(uow, clock, appointment_id=appointment.id, by="resident", resident_id=resident)
+            booking.cancel(uow, clock, appointment_id=appointment.id, by="resident", resident_id=resident, tz=PARIS)
 
     def test_staff_may_cancel_anytime_and_the_resident_is_offered_another_slot(
         self, seeded: Engine, clock: FrozenClock
@@ -207,7 +211,7 @@ class TestCancel:
         clock.set(paris(2026, 12, 1, 13, 30))
         with UnitOfWork(seeded) as uow:
             outcome = booking.cancel(
-                uow, clock, appointment_id=appointment.id, by="staff", staff_id=staff_id(seeded, "Samia")
+                uow, clock, appointment_id=appointment.id, by="staff", staff_id=staff_id(seeded, "Samia"), tz=PARIS
             )
         assert not outcome.late
         notice = by_key(seeded)[f"appt:{appointment.id}:resident:cancelled"]
@@ -219,6 +223,7 @@ class TestCancel:
                 appointment_id=_book(seeded, FrozenClock(paris(2026, 11, 24, 11)), resident).id,
                 by="staff",
                 staff_id=staff_id(seeded, "Inès"),
+                tz=PARIS,
             )
 
 
@@ -234,6 +239,7 @@ class TestReschedule:
                 resident_id=resident,
                 permanence_id=old.permanence_id,
                 starts_at=paris(2026, 12, 8, 15),
+                tz=PARIS,
             )
         assert moved.previous.status == AppointmentStatus.cancelled and moved.appointment.replaces_id == old.id
         rows = by_key(seeded)
@@ -257,6 +263,7 @@ class TestReschedule:
                 resident_id=resident,
                 permanence_id=old.permanence_id,
                 starts_at=paris(2026, 12, 8, 15),
+                tz=PARIS,
             )
         assert taken.value.alternatives
         with UnitOfWork(seeded) as uow:
@@ -270,13 +277,15 @@ class TestMarks:
         seen = _book(seeded, clock, first)
         excused = _book(seeded, clock, second, at=paris(2026, 12, 1, 15))
         with UnitOfWork(seeded) as uow:
-            booking.mark(uow, clock, appointment_id=excused.id, status="excused", staff_id=staff_id(seeded, "Samia"))
+            booking.mark(
+                uow, clock, appointment_id=excused.id, status="excused", staff_id=staff_id(seeded, "Samia"), tz=PARIS
+            )
         assert by_key(seeded)[f"appt:{excused.id}:r2"].status == OutboxStatus.dropped  # warned ahead: slot free
         with UnitOfWork(seeded) as uow, pytest.raises(booking.NotAllowed):
-            booking.mark(uow, clock, appointment_id=seen.id, status="seen")  # not started yet
+            booking.mark(uow, clock, appointment_id=seen.id, status="seen", tz=PARIS)  # not started yet
         clock.set(paris(2026, 12, 1, 14, 40))
         with UnitOfWork(seeded) as uow:
-            booking.mark(uow, clock, appointment_id=seen.id, status="seen", notes="dossier CAF commencé")
+            booking.mark(uow, clock, appointment_id=seen.id, status="seen", notes="dossier CAF commencé", tz=PARIS)
         assert _events(seeded)[-2:] == ["appointment_excused", "appointment_seen"]
 
     def test_a_no_show_gets_one_kind_offer_to_rebook(self, seeded: Engine, clock: FrozenClock) -> None:
@@ -285,7 +294,7 @@ class TestMarks:
         clock.set(paris(2026, 12, 1, 16))
         for _ in range(2):
             with UnitOfWork(seeded) as uow:
-                booking.mark(uow, clock, appointment_id=appointment.id, status="no_show")
+                booking.mark(uow, clock, appointment_id=appointment.id, status="no_show", tz=PARIS)
         offers = [r for r in outbox_rows(seeded) if r.kind == booking.KIND_REBOOK]
         assert len(offers) == 1 and "Ce n'est pas grave" in offers[0].payload["text"]
         assert offers[0].payload["buttons"][0][1] == f"r:rebook:{appointment.id}"
@@ -298,8 +307,8 @@ class TestReading:
         appointment = _book(seeded, clock, resident, topic="logement")
         with UnitOfWork(seeded) as uow:
             mine = booking.upcoming(uow, clock, resident)
-            agenda = booking.staff_agenda(uow, clock, staff_id(seeded, "Samia"), dt.date(2026, 12, 1))
-            nobody = booking.staff_agenda(uow, clock, staff_id(seeded, "Yannick"), dt.date(2026, 12, 1))
+            agenda = booking.staff_agenda(uow, clock, staff_id(seeded, "Samia"), dt.date(2026, 12, 1), tz=PARIS)
+            nobody = booking.staff_agenda(uow, clock, staff_id(seeded, "Yannick"), dt.date(2026, 12, 1), tz=PARIS)
         assert [a.id for a in mine] == [appointment.id] and mine[0].relay == "Samia"
         assert [(a.id, a.resident_name) for a in agenda] == [(appointment.id, "Amina")] and nobody == []
 
@@ -309,7 +318,7 @@ class TestReading:
         resident = add_resident(seeded, clock)
         appointment = _book(seeded, clock, resident, topic="droits")
         with UnitOfWork(seeded) as uow:
-            filename, data = booking.calendar_file(uow, appointment.id, resident)
+            filename, data = booking.calendar_file(uow, appointment.id, resident, tz=PARIS)
         assert filename == "rendez-vous-2026-12-01-14h00.ics"
         calendar = icalendar.Calendar.from_ical(data)
         event = calendar.walk("VEVENT")[0]
@@ -341,22 +350,34 @@ def test_every_text_is_short(seeded: Engine, clock: FrozenClock) -> None:
     at = paris(2026, 12, 31, 16, 30)
     samples = [
         booking_texts.booked(
-            starts_at=at, place=long_place, address=long_address, relay="Yannick", telephone=False, topic="logement"
+            starts_at=at,
+            place=long_place,
+            address=long_address,
+            relay="Yannick",
+            telephone=False,
+            topic="logement",
+            tz=PARIS,
         ),
         booking_texts.booked(
-            starts_at=at, place=long_place, address=long_address, relay="Yannick", telephone=True, topic=None
+            starts_at=at, place=long_place, address=long_address, relay="Yannick", telephone=True, topic=None, tz=PARIS
         ),
         booking_texts.reminder_48h(
-            starts_at=at, place=long_place, address=long_address, relay="Yannick", telephone=False, topic="droits"
+            starts_at=at,
+            place=long_place,
+            address=long_address,
+            relay="Yannick",
+            telephone=False,
+            topic="droits",
+            tz=PARIS,
         ),
-        booking_texts.reminder_2h(starts_at=at, place=long_place, relay="Yannick", telephone=False),
-        booking_texts.cancelled_late(starts_at=at, relay="Yannick"),
-        booking_texts.cancelled_by_staff(starts_at=at, relay="Yannick"),
-        booking_texts.no_show_offer(starts_at=at),
+        booking_texts.reminder_2h(starts_at=at, place=long_place, relay="Yannick", telephone=False, tz=PARIS),
+        booking_texts.cancelled_late(starts_at=at, relay="Yannick", tz=PARIS),
+        booking_texts.cancelled_by_staff(starts_at=at, relay="Yannick", tz=PARIS),
+        booking_texts.no_show_offer(starts_at=at, tz=PARIS),
         booking_texts.staff_booked(
-            starts_at=at, place=long_place, resident="Marie-Christine", topic="numerique", telephone=False
+            starts_at=at, place=long_place, resident="Marie-Christine", topic="numerique", telephone=False, tz=PARIS
         ),
-        booking_texts.staff_rescheduled(before=at, after=at, place=long_place, resident="Marie-Christine"),
+        booking_texts.staff_rescheduled(before=at, after=at, place=long_place, resident="Marie-Christine", tz=PARIS),
         booking_texts.followup_nudge(),
         booking_texts.followup_question(right_id="css", label="Complémentaire santé solidaire (C2S)"),
         booking_texts.followup_last_check(right_id="x", label="Aide exceptionnelle de la ville" * 2),
@@ -368,6 +389,6 @@ def test_every_text_is_short(seeded: Engine, clock: FrozenClock) -> None:
     assert booking_texts.followup_question(right_id="prime_activite", label="Prime d'activité") == (
         "Avez-vous fait la demande de la prime d'activité ?"
     )
-    assert booking_texts.when(paris(2026, 12, 1, 14, 30)) == "mardi 1er décembre à 14 h 30"
+    assert booking_texts.when(paris(2026, 12, 1, 14, 30), tz=PARIS) == "mardi 1er décembre à 14 h 30"
     assert all(len(b[1].encode()) <= 64 for b in booking_texts.reminder_buttons(2**40))
     assert PARIS.key == "Europe/Paris"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -14,6 +15,8 @@ from db.models import Appointment, AppointmentSeat, AppointmentStatus, Event
 from outreach.clock import FrozenClock
 from outreach.services import booking
 from tests.booking.conftest import GRESILLES, add_resident, by_key, paris, permanence
+
+TZ = ZoneInfo("Europe/Paris")  # the settings' default (OUTREACH_TIMEZONE)
 
 RACERS = 20
 
@@ -45,7 +48,7 @@ def test_twenty_concurrent_bookings_of_a_one_place_slot_give_one_booking(
         with UnitOfWork(seeded) as uow:  # each thread its own session and connection
             start.wait(timeout=30)
             try:
-                return booking.book(uow, clock, resident_id=resident_id, permanence_id=perm.id, starts_at=slot)
+                return booking.book(uow, clock, resident_id=resident_id, permanence_id=perm.id, starts_at=slot, tz=TZ)
             except booking.SlotTaken as taken:
                 return taken
 

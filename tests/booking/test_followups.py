@@ -4,17 +4,20 @@ right's status; opting out, booking or answering stops them (also at send time).
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from db.engine import UnitOfWork
 from db.models import OutboxStatus, Resident, RightStatus, Screening, ScreeningRight
+from outreach.bootstrap import make_dispatcher
 from outreach.clock import FrozenClock
-from outreach.outbox import Dispatcher
 from outreach.senders import RecordingSender
 from outreach.services import booking, followups, residents
 from tests.booking.conftest import GRESILLES, add_resident, by_key, paris, permanence
+
+TZ = ZoneInfo("Europe/Paris")  # the settings' default (OUTREACH_TIMEZONE)
 
 RIGHTS = [("prime_activite", "Prime d'activité"), ("css", "Complémentaire santé solidaire (C2S)")]
 
@@ -53,7 +56,7 @@ def _status(engine: Engine, row_id: int) -> RightStatus:
 
 async def _dispatch(engine: Engine, clock: FrozenClock) -> RecordingSender:
     sender = RecordingSender()
-    await Dispatcher(engine, clock, sender, rate=30, per_chat_interval=0).run_once()
+    await make_dispatcher(engine, clock, sender, rate=30, per_chat_interval=0).run_once()  # with every guard
     return sender
 
 
@@ -62,9 +65,9 @@ def test_follow_ups_are_planned_at_3_7_and_30_days_in_the_day(seeded: Engine, cl
     resident = add_resident(seeded, clock)
     screening_id, rows = _screening(seeded, clock, resident)
     with UnitOfWork(seeded) as uow:
-        assert followups.schedule_followups(uow, clock, screening_id) == 5
+        assert followups.schedule_followups(uow, clock, screening_id, tz=TZ) == 5
     with UnitOfWork(seeded) as uow:
-        assert followups.schedule_followups(uow, clock, screening_id) == 0  # idempotent
+        assert followups.schedule_followups(uow, clock, screening_id, tz=TZ) == 0  # idempotent
     planned = by_key(seeded)
     assert planned[f"fu:{screening_id}:nudge"].due_at == paris(2026, 11, 28, 10)  # J+3, in the day
     question = planned[f"fu:{screening_id}:{rows['prime_activite']}:d7"]
@@ -81,9 +84,9 @@ async def test_the_nudge_goes_at_j3_unless_the_resident_booked_meanwhile(seeded:
     first, _ = _screening(seeded, clock, booked)
     second, _ = _screening(seeded, clock, idle)
     with UnitOfWork(seeded) as uow:
-        followups.schedule_followups(uow, clock, first)
+        followups.schedule_followups(uow, clock, first, tz=TZ)
     with UnitOfWork(seeded) as uow:
-        followups.schedule_followups(uow, clock, second)
+        followups.schedule_followups(uow, clock, second, tz=TZ)
     clock.advance(days=1)
     with UnitOfWork(seeded) as uow:
         booking.book(
@@ -92,6 +95,7 @@ async def test_the_nudge_goes_at_j3_unless_the_resident_booked_meanwhile(seeded:
             resident_id=booked,
             permanence_id=permanence(seeded, GRESILLES, 1).id,
             starts_at=paris(2026, 12, 8, 14),
+            tz=TZ,
         )
     clock.set(paris(2026, 11, 27, 11))
     sender = await _dispatch(seeded, clock)
@@ -104,7 +108,7 @@ async def test_an_answer_moves_the_right_and_stops_its_follow_ups(seeded: Engine
     resident = add_resident(seeded, clock)
     screening_id, rows = _screening(seeded, clock, resident)
     with UnitOfWork(seeded) as uow:
-        followups.schedule_followups(uow, clock, screening_id)
+        followups.schedule_followups(uow, clock, screening_id, tz=TZ)
     clock.set(paris(2026, 12, 1, 11, 5))  # J+7 (screened at 11:00)
     sender = await _dispatch(seeded, clock)
     assert sorted(t for t in sender.texts() if t.startswith("Avez-vous")) == [
@@ -132,7 +136,7 @@ async def test_the_last_check_at_j30_is_sent_when_nobody_answered(seeded: Engine
     resident = add_resident(seeded, clock)
     screening_id, rows = _screening(seeded, clock, resident)
     with UnitOfWork(seeded) as uow:
-        followups.schedule_followups(uow, clock, screening_id)
+        followups.schedule_followups(uow, clock, screening_id, tz=TZ)
     with UnitOfWork(seeded) as uow:  # answered in the chat by another way: asked
         followups.answer_followup(
             uow, clock, resident_id=resident, screening_id=screening_id, right_id=f"#{rows['css']}", answer="demande"
@@ -149,7 +153,7 @@ async def test_opting_out_or_erasing_stops_every_follow_up(seeded: Engine, clock
     for resident in (leaving, erased):
         screening_id, _ = _screening(seeded, clock, resident)
         with UnitOfWork(seeded) as uow:
-            followups.schedule_followups(uow, clock, screening_id)
+            followups.schedule_followups(uow, clock, screening_id, tz=TZ)
     with UnitOfWork(seeded) as uow:
         residents.opt_out(uow, clock, leaving)
     with UnitOfWork(seeded) as uow:
@@ -168,7 +172,7 @@ async def test_a_resident_who_opted_out_after_scheduling_is_guarded_at_send_time
     resident = add_resident(seeded, clock)
     screening_id, _ = _screening(seeded, clock, resident)
     with UnitOfWork(seeded) as uow:
-        followups.schedule_followups(uow, clock, screening_id)
+        followups.schedule_followups(uow, clock, screening_id, tz=TZ)
     with UnitOfWork(seeded) as uow:  # the flag only, as if the rows had been missed
         row = uow.session.get(Resident, resident)
         assert row is not None

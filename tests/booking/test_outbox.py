@@ -12,11 +12,12 @@ from sqlalchemy.engine import Engine
 from db.engine import UnitOfWork
 from db.models import OutboxMessage, OutboxStatus, Resident
 from outreach import outbox
+from outreach.bootstrap import make_dispatcher
 from outreach.clock import FrozenClock
 from outreach.outbox import Dispatcher, QuietHours, SendResult
 from outreach.senders import RecordingSender
 from outreach.services import booking
-from tests.booking.conftest import FONTAINE, GRESILLES, add_resident, by_key, outbox_rows, paris, permanence
+from tests.booking.conftest import FONTAINE, GRESILLES, PARIS, add_resident, by_key, outbox_rows, paris, permanence
 
 
 def _put(
@@ -49,7 +50,7 @@ def _put(
 def _dispatcher(engine: Engine, clock: FrozenClock, sender: object, **kw: object) -> Dispatcher:
     kw.setdefault("rate", 30)
     kw.setdefault("per_chat_interval", 0.0)
-    return Dispatcher(engine, clock, sender, **kw)  # type: ignore[arg-type]
+    return make_dispatcher(engine, clock, sender, **kw)  # type: ignore[arg-type]  # every production guard
 
 
 class TestEnqueue:
@@ -132,6 +133,7 @@ class TestDispatcher:
                 resident_id=resident,
                 permanence_id=permanence(seeded, GRESILLES, 1).id,
                 starts_at=paris(2026, 12, 1, 14),
+                tz=PARIS,
             )
         clock.set(paris(2026, 11, 29, 14))
         sender = RecordingSender()
@@ -152,6 +154,7 @@ class TestDispatcher:
                 resident_id=resident,
                 permanence_id=permanence(seeded, FONTAINE, 2).id,
                 starts_at=paris(2026, 12, 2, 9),
+                tz=PARIS,
             )
         clock.set(paris(2026, 12, 2, 7))
         sender = RecordingSender()

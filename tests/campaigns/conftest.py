@@ -26,6 +26,7 @@ from db.models import (
     StaffRole,
 )
 from outreach import campaigns
+from outreach.bootstrap import make_dispatcher
 from outreach.campaigns import Audience, CampaignSpec, PumpOptions
 from outreach.clock import Clock, FrozenClock
 from outreach.outbox import Dispatcher, QuietHours
@@ -191,7 +192,7 @@ async def drive(
     sender = sender or RecordingSender()
     dispatcher.setdefault("rate", 30)
     dispatcher.setdefault("per_chat_interval", 0.0)
-    worker = worker or Dispatcher(engine, clock, sender, quiet=options.quiet, **dispatcher)
+    worker = worker or make_dispatcher(engine, clock, sender, quiet=options.quiet, **dispatcher)
     for _ in range(rounds):
         queued = campaigns.pump(engine, clock, options)
         clock.advance(seconds=step if step is not None else options.window)

@@ -13,9 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from bot import campaigns as bot_campaigns
-from bot import texts
 from db.engine import UnitOfWork
 from db.models import CampaignDelivery, Event, Handoff, Resident
+from outreach import texts
+from outreach.bootstrap import make_dispatcher
 from outreach.clock import FrozenClock
 from outreach.outbox import Dispatcher
 from outreach.senders import BotApiSender
@@ -55,7 +56,7 @@ async def _chat(engine: Engine, clock: FrozenClock, rasa_url: str) -> AsyncItera
         bot_running(emu, engine, engine.url.render_as_string(hide_password=False), rasa_url, clock=clock) as harness,
     ):
         await telegram.wait_polling()
-        dispatcher = Dispatcher(engine, clock, sender, rate=25, per_chat_interval=1.0)
+        dispatcher = make_dispatcher(engine, clock, sender, rate=25, per_chat_interval=1.0)
         yield Chat(harness, engine, clock, emu, telegram, dispatcher)
 
 

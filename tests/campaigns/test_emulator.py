@@ -14,9 +14,10 @@ from sqlalchemy.engine import Engine
 from db.engine import UnitOfWork
 from db.models import CampaignStatus, Resident
 from outreach import campaigns
+from outreach.bootstrap import make_dispatcher
 from outreach.campaigns import PumpOptions
 from outreach.clock import Clock, FrozenClock, SystemClock
-from outreach.outbox import Dispatcher, QuietHours
+from outreach.outbox import QuietHours
 from outreach.senders import BotApiSender
 from sandbox.client import EmulatorClient
 from sandbox.emulator import RunningEmulator, running_emulator
@@ -66,7 +67,7 @@ async def serve_until(
     stop = asyncio.Event()
     await asyncio.to_thread(campaigns.pump, engine, clock, options)
     async with BotApiSender(emu.base_url, TOKEN) as sender:
-        dispatcher = Dispatcher(engine, clock, sender, rate=rate, quiet=options.quiet)
+        dispatcher = make_dispatcher(engine, clock, sender, rate=rate, quiet=options.quiet)
         worker = asyncio.create_task(dispatcher.run(stop))
         deadline = time.monotonic() + within
         try:
@@ -146,7 +147,7 @@ async def test_the_third_campaign_in_a_week_does_not_reach_the_resident(
 ) -> None:
     async with EmulatorClient(strict.url) as tg, BotApiSender(strict.base_url, TOKEN) as sender:
         await people(tg, engine, clock, range(40_001, 40_003))
-        worker = Dispatcher(engine, clock, sender, rate=25, per_chat_interval=1.0)
+        worker = make_dispatcher(engine, clock, sender, rate=25, per_chat_interval=1.0)
         for day in range(3):
             create(engine, clock, name=f"Campagne {day}", text=f"Message numéro {day}.")
             await drive(engine, clock, worker=worker)
@@ -176,7 +177,7 @@ async def test_pause_resume_and_cancel_take_effect_at_once(
     async with EmulatorClient(strict.url) as tg, BotApiSender(strict.base_url, TOKEN) as sender:
         await people(tg, engine, clock, range(60_001, 60_031))
         campaign_id = create(engine, clock, rate=5)
-        dispatcher = Dispatcher(engine, clock, sender, rate=25, quiet=OPTIONS.quiet)
+        dispatcher = make_dispatcher(engine, clock, sender, rate=25, quiet=OPTIONS.quiet)
 
         async def tick(seconds: float = 1.0) -> None:
             campaigns.pump(engine, clock, OPTIONS)

@@ -24,12 +24,13 @@ from db.models import (
     RightStatus,
 )
 from outreach import campaigns
+from outreach.bootstrap import make_dispatcher
 from outreach.campaigns import CampaignError, PumpOptions
 from outreach.clock import FrozenClock
-from outreach.outbox import Dispatcher, QuietHours
+from outreach.outbox import QuietHours
 from outreach.senders import RecordingSender
 from outreach.services import residents
-from tests.booking.conftest import paris
+from tests.booking.conftest import PARIS, paris
 from tests.campaigns.conftest import (
     OPTIONS,
     campaign_rows,
@@ -132,7 +133,7 @@ class TestStart:
 
     def test_a_weekly_run_keeps_the_local_time_over_a_clock_change(self) -> None:
         anchor = paris(2026, 10, 19, 10)  # summer time
-        after_change = campaigns.next_weekly_run(anchor, paris(2026, 10, 27, 0))
+        after_change = campaigns.next_weekly_run(anchor, paris(2026, 10, 27, 0), PARIS)
         assert after_change == paris(2026, 11, 2, 10)  # still 10:00 in Paris (winter time)
 
     def test_invalid_transitions_are_refused_in_french(self, engine: Engine, clock: FrozenClock) -> None:
@@ -199,7 +200,7 @@ class TestPauseResumeCancel:
         campaign_id = create(engine, clock, rate=2)
         campaigns.pump(engine, clock, OPTIONS)
         sender = RecordingSender()
-        dispatcher = Dispatcher(engine, clock, sender, rate=30, per_chat_interval=0.0)
+        dispatcher = make_dispatcher(engine, clock, sender, rate=30, per_chat_interval=0.0)
         await dispatcher.run_once(budget=10)
         assert len(sender.sent) == 1  # only the first was due
         act(engine, clock, "pause", campaign_id)
@@ -224,7 +225,7 @@ class TestPauseResumeCancel:
             uow.session.execute(update(Campaign.__table__).values(status="paused"))  # type: ignore[attr-defined]
             uow.commit()
         sender = RecordingSender()
-        await Dispatcher(engine, clock, sender, per_chat_interval=0.0).run_once(budget=5)
+        await make_dispatcher(engine, clock, sender, per_chat_interval=0.0).run_once(budget=5)
         assert sender.sent == [] and campaign_rows(engine)[0].last_error == campaigns.PAUSED_REASON
         assert progress(engine, campaign_id)["pending"] == 1
         act(engine, clock, "resume", campaign_id)
@@ -237,7 +238,7 @@ class TestPauseResumeCancel:
         campaign_id = create(engine, clock, rate=1)
         campaigns.pump(engine, clock, OPTIONS)
         sender = RecordingSender()
-        await Dispatcher(engine, clock, sender, per_chat_interval=0.0).run_once(budget=5)
+        await make_dispatcher(engine, clock, sender, per_chat_interval=0.0).run_once(budget=5)
         act(engine, clock, "cancel", campaign_id)
         clock.advance(minutes=5)
         await drive(engine, clock, sender)
@@ -329,7 +330,7 @@ class TestStaffTest:
         with UnitOfWork(engine) as uow:
             campaigns.send_test(uow, clock, campaign_id, member)
         sender = RecordingSender()
-        await Dispatcher(engine, clock, sender, per_chat_interval=0.0).run_once(budget=5)
+        await make_dispatcher(engine, clock, sender, per_chat_interval=0.0).run_once(budget=5)
         [test] = sender.sent
         assert test.chat_id == 9100 and test.kind == campaigns.KIND_TEST and test.resident_id is None
         assert "Bonjour Amina, faites le point" in test.payload["text"] and "Test" in test.payload["text"]

@@ -16,9 +16,9 @@ from db.engine import UnitOfWork
 from db.models import Staff, StaffRole
 from outreach.clock import FrozenClock
 from outreach.config import Settings
-from outreach.console import accounts
 from outreach.console.web import create_app
 from outreach.seed import seed_demo
+from outreach.services import console_accounts as accounts
 
 PASSWORD = "un mot de passe assez long"
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -12,8 +12,8 @@ from sqlmodel import col, select
 from db.engine import UnitOfWork
 from db.models import AuditLog, ConsoleAccount, OutboxMessage, Resident, Staff
 from outreach.clock import FrozenClock
-from outreach.console import accounts
-from outreach.console.web import SESSION_COOKIE
+from outreach.console.shared import SESSION_COOKIE
+from outreach.services import console_accounts as accounts
 from tests.console.conftest import PASSWORD, People, csrf_of, logged_in, login
 
 

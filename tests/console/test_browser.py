@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot.__main__ import ConsoleServer
 from db.engine import UnitOfWork
 from outreach import campaigns
 from outreach.clock import SystemClock
 from outreach.config import Settings
+from outreach.console.server import ConsoleServer
 from outreach.console.web import create_app
 from outreach.outbox import Dispatcher, QuietHours
 from outreach.senders import BotApiSender

@@ -173,7 +173,7 @@ async def test_forged_reminder_buttons_are_refused(desk: Desk) -> None:
 
 
 async def test_when_nobody_can_answer_the_resident_is_told_the_next_permanence_of_their_quartier(desk: Desk) -> None:
-    from bot import texts
+    from outreach import texts
     from outreach.services import residents
 
     amina = await desk.telegram.user(1001, "Amina")

@@ -10,9 +10,9 @@ import socket
 import pytest
 from sqlmodel import select
 
-from bot import texts
 from db.engine import UnitOfWork
 from db.models import Handoff, Resident
+from outreach import texts
 from tests.conftest import BotHarness, RasaStack, bot_running, free_port
 
 pytestmark = pytest.mark.rasa

@@ -15,9 +15,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot import staff as staff_bot
-from bot import texts
 from db.engine import UnitOfWork
 from db.models import AuditLog, Handoff, HandoffOutcome, HandoffStatus, StaffRole
+from outreach import texts
 from outreach.clock import FrozenClock
 from outreach.services import residents
 from outreach.services import staff as staff_service
@@ -299,16 +299,15 @@ class TestWaiting:
         amina = await team.resident(1001, "Amina")
         await ask_for_someone(amina)
         await card_of(samia)
-        bot = team.harness.application.bot  # type: ignore[attr-defined]
         team.clock.advance(minutes=14)
-        assert await staff_bot.resend_waiting_cases(team.harness.services, bot) == 0
+        assert await staff_bot.resend_waiting_cases(team.harness.services) == 0
         team.clock.advance(minutes=2)
-        assert await staff_bot.resend_waiting_cases(team.harness.services, bot) == 1
+        assert await staff_bot.resend_waiting_cases(team.harness.services) == 1
         again = await card_of(samia)
         assert again.text.startswith(texts.RESEND_PREFIX) and "16 min" in again.text
         alert = await claire.wait_for(lambda m: not m.edited)
         assert alert.text.startswith("⏰ Un cas attend depuis 16 min") and "Amina" in alert.text
-        assert await staff_bot.resend_waiting_cases(team.harness.services, bot) == 0  # once
+        assert await staff_bot.resend_waiting_cases(team.harness.services) == 0  # once
 
     async def test_the_troyes_relay_never_receives_a_dijon_case_nor_can_take_it(self, team: Team) -> None:
         ines = await team.member(3001, "Inès", "troyes")
@@ -346,8 +345,8 @@ class TestConsoleLink:
     async def test_console_gives_a_single_use_login_link_to_staff_with_access(self, team: Team) -> None:
         from fastapi.testclient import TestClient
 
-        from outreach.console import accounts
         from outreach.console.web import create_app
+        from outreach.services import console_accounts as accounts
         from tests.console.conftest import csrf_of
 
         samia = await team.member(2301, "Samia", "dijon", available=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot import texts
+from outreach import texts
 from tests.conftest import BotHarness
 from tests.e2e.test_conversation import consent, resident_count
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot import texts
+from outreach import texts
 from sandbox.launch import PROJECT_ROOT, free_port, launch_outreach
 from tests.e2e.test_conversation import MENU, consent
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import texts
+from outreach import texts
 from tests.browser import chromium_page
 from tests.conftest import BotHarness
 

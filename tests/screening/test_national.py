@@ -1,13 +1,15 @@
 """National rights (outreach.screening.national) against OpenFisca-France itself.
 
 The household cases are in tests/screening/cases/*.yaml: `name` (a sentence), `date` (the day of the screening),
-`profile` (a screening Profile), `expected` (OpenFisca's monthly amounts, 1 € margin; "css" is 1 when the CSS is
-granted, free or not, "css_participation" its monthly price) and, for some, `outcome` (the rights shown, those
-marked uncertain, the missing answers).
+`profile` (a screening Profile), `expected` (OpenFisca's amounts, 1 € margin: monthly amounts, and the yearly
+amounts of the rights paid once a year, outreach/screening/rights.py: ars, bourse_college, bourse_lycee,
+cheque_energie; "css" is 1 when the CSS is granted, free or not, "css_participation" its monthly price) and, for
+some, `outcome` (the rights shown, those marked uncertain, the missing answers).
 
 The acceptance test builds, for every case, a plain OpenFisca situation by hand (below, written from the YAML
 profile, not from national.py), lets a fresh FranceTaxBenefitSystem calculate everything (no neutralised
-variable, no shortcut) and compares with `national_rights`, which batches households and skips work.
+variable, no shortcut) and compares with `national_rights`, which batches households and skips work. Which
+variables, at which period, come from the registry of rights (rights.py: a declaration, not a computation).
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ from openfisca_france import FranceTaxBenefitSystem
 from outreach.screening import national
 from outreach.screening.model import NATIONAL_RIGHT_IDS, Profile
 from outreach.screening.national import NationalOutcome, national_rights
+from outreach.screening.rights import AMOUNT_EXTRAS, BY_ID, RIGHTS
 
 CASES_DIR = Path(__file__).parent / "cases"
-AMOUNT_KEYS = (*NATIONAL_RIGHT_IDS, "css_participation")
+AMOUNT_KEYS = (*NATIONAL_RIGHT_IDS, *AMOUNT_EXTRAS)
 
 
 def load_cases() -> list[dict[str, Any]]:
@@ -76,8 +79,8 @@ ACTIVITE = {
     "retired": "retraite",
     "inactive": "inactif",
 }
-# calculation order (OpenFisca's spiral handling makes results depend on it)
-VARIABLES = ("rsa", "ppa", "aide_logement", "aah", "af", "asf", "cf", "cmu_c", "css_participation_forfaitaire")
+# (key, variable, period, entity) in calculation order (OpenFisca's spiral handling makes results depend on it)
+VARIABLES = [(key, variable, right.period, right.entity) for right in RIGHTS for key, variable in right.variables]
 
 
 def months_of(day: dt.date) -> list[str]:
@@ -169,9 +172,19 @@ def household_situation(profile: dict[str, Any], day: dt.date, prefix: str = "h"
             "activite": every_month("actif" if partner_salary > 0 else "inactif"),
         }
         parents.append(partner)
-    for number, child_age in enumerate(profile.get("children_ages") or []):
+    ages = profile.get("children_ages") or []
+    schools = profile.get("children_school") or [
+        "college" if 11 <= age <= 14 else "lycee" if 15 <= age <= 17 else "other" for age in ages
+    ]
+    under_20 = [age for age in ages if age < 20]
+    disabled = ages.index(min(under_20)) if profile.get("child_disability") and under_20 else None
+    for number, child_age in enumerate(ages):
         child = f"{prefix}_child{number}"
         individus[child] = {"date_naissance": {"ETERNITY": first_of_month(day, 12 * child_age + 6)}}
+        if schools[number] != "other":
+            individus[child]["scolarite"] = {f"{day.year}-{day.month:02d}": schools[number]}
+        if number == disabled:
+            individus[child]["handicap"] = every_month(True)
         children.append(child)
     for person in individus.values():
         person["rsa_condition_nationalite"] = every_month(residence)
@@ -207,26 +220,20 @@ def openfisca_amounts(system: Any, profiles: list[dict[str, Any]], day: dt.date)
         for entity, instances in household_situation(profile, day, prefix=f"h{number:03d}").items():
             situation[entity].update(instances)
     simulation = SimulationBuilder().build_from_entities(system, situation)
-    month = f"{day.year}-{day.month:02d}"
-    values = {variable: simulation.calculate(variable, month) for variable in VARIABLES}
+    periods = {"month": f"{day.year}-{day.month:02d}", "year": str(day.year)}
     resident = np.array([name.endswith("_me") for name in situation["individus"]])
+    values = {}
+    for key, variable, period, entity in VARIABLES:
+        computed = simulation.calculate(variable, periods[period])
+        values[key] = computed[resident] if entity == "individu" else computed  # else one per household
     amounts = []
     for number in range(len(profiles)):
-        free = bool(values["cmu_c"][number])
-        participation = 0.0 if free else float(values["css_participation_forfaitaire"][number])
-        amounts.append(
-            {
-                "rsa": float(values["rsa"][number]),
-                "prime_activite": float(values["ppa"][number]),
-                "aide_logement": float(values["aide_logement"][number]),
-                "aah": float(values["aah"][resident][number]),
-                "allocations_familiales": float(values["af"][number]),
-                "asf": float(values["asf"][number]),
-                "complement_familial": float(values["cf"][number]),
-                "css": 1.0 if free or participation > 0 else 0.0,
-                "css_participation": participation,
-            }
-        )
+        found = {key: float(column[number]) for key, column in values.items()}
+        free = found.pop("css_free") > 0
+        participation = 0.0 if free else found["css_participation"]
+        found["css"] = 1.0 if free or participation > 0 else 0.0
+        found["css_participation"] = participation
+        amounts.append(found)
     return amounts
 
 
@@ -287,6 +294,12 @@ def test_the_cases_cover_the_situations_of_the_brief() -> None:
     assert any(p == {} for p in profiles)
     for case in CASES:
         assert set(case["expected"]) == set(AMOUNT_KEYS), case["name"]
+    # the rights of the registry added after the first eight: each found at least once, in several situations
+    for right in ("aspa", "aeeh", "ars", "bourse_college", "bourse_lycee", "cheque_energie"):
+        assert sum(case["expected"][right] > 0 for case in CASES) >= 2, right
+    assert {school for p in profiles for school in p.get("children_school") or []} == {"college", "lycee", "other"}
+    assert {p.get("child_disability") for p in profiles} >= {True, False, None}
+    assert {case["date"].month for case in CASES if case["expected"]["ars"] > 0} >= {1, 3, 10}
 
 
 @pytest.mark.parametrize("case", CASES, ids=ids)
@@ -315,6 +328,8 @@ SINGLE_HOUSEHOLD = [
     "A couple with three children over 3, one salary of 1600 euros: complément familial.",
     "A single adult of 45 with an 80 percent disability rate and no income: AAH.",
     "A single retiree of 70 with a 900 euro pension, social tenant.",
+    "A couple with a child at collège and one at lycée, one salary of 1300 euros: ARS, both bourses, chèque énergie.",
+    "A single parent of a disabled child of 8: AEEH, to check with the MDPH.",
 ]
 
 
@@ -336,7 +351,7 @@ def test_every_answer_missing_still_answers_with_everything_to_check() -> None:
 
 
 def test_texts_are_plain_french_estimates(outcomes: dict) -> None:
-    places = ("caf.fr", "ameli.fr", "MDPH")
+    places = ("caf.fr", "ameli.fr", "MDPH", "lassuranceretraite.fr", "collège", "lycée", "chequeenergie.gouv.fr")
     for name, outcome in outcomes.items():
         for right in outcome.rights:
             assert right.kind == "national"
@@ -344,8 +359,13 @@ def test_texts_are_plain_french_estimates(outcomes: dict) -> None:
             assert len(right.why) <= national.WHY_MAX, (name, right.why)
             assert any(word in right.why for word in ("probablement", "environ", "sans doute", "À vérifier")), right
             assert "Préparez" in right.next_step and any(place in right.next_step for place in places), right
-            if right.monthly_amount is not None:
+            yearly = BY_ID[right.id].per == "year"
+            if right.monthly_amount is not None and not yearly:
                 assert right.monthly_amount == round(outcome.amounts[right.id]) > 0
+                assert right.yearly_amount is None
+            if right.monthly_amount is not None and yearly:  # a yearly amount, and its monthly equivalent
+                assert right.yearly_amount == round(outcome.amounts[right.id]) > 0
+                assert round(right.monthly_amount * 12) == right.yearly_amount
             if right.uncertain:
                 assert "À vérifier" in right.why
             else:

@@ -7,6 +7,7 @@ import datetime as dt
 import itertools
 import json
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -32,6 +33,8 @@ from outreach.screening.model import Profile, Right, ScreeningResult
 from outreach.seed import seed_demo
 from outreach.services import booking, handoffs, residents, screenings, staff
 from tests.booking.conftest import GRESILLES, paris, permanence
+
+TZ = ZoneInfo("Europe/Paris")  # the settings' default (OUTREACH_TIMEZONE)
 
 PRIME = Right(
     id="prime_activite", label="Prime d'activité", kind="national", monthly_amount=231.4, why="w", next_step="n"
@@ -296,17 +299,18 @@ def test_no_show_rate_is_no_shows_over_seen_and_no_shows(demo: Engine, clock: Fr
                     resident_id=resident,
                     permanence_id=perm.id or 0,
                     starts_at=paris(2026, 12, 1, 14) + dt.timedelta(minutes=30 * i),
+                    tz=TZ,
                 )
             )
     with UnitOfWork(demo) as uow:
-        booking.cancel(uow, clock, appointment_id=booked[4].id or 0, by="resident", resident_id=people[4])
+        booking.cancel(uow, clock, appointment_id=booked[4].id or 0, by="resident", resident_id=people[4], tz=TZ)
     clock.set(paris(2026, 12, 1, 17, 30))
     marks = [AppointmentStatus.seen, AppointmentStatus.seen, AppointmentStatus.no_show, AppointmentStatus.no_show]
     for appointment, status in zip(booked, marks, strict=False):
         with UnitOfWork(demo) as uow:
-            booking.mark(uow, clock, appointment_id=appointment.id or 0, status=status)
+            booking.mark(uow, clock, appointment_id=appointment.id or 0, status=status, tz=TZ)
     with UnitOfWork(demo) as uow:  # a wrong mark, corrected: counts once, as corrected
-        booking.mark(uow, clock, appointment_id=booked[3].id or 0, status=AppointmentStatus.seen)
+        booking.mark(uow, clock, appointment_id=booked[3].id or 0, status=AppointmentStatus.seen, tz=TZ)
     november, december = figures(demo, "2026-11"), figures(demo, "2026-12")
     assert (november["appointments"]["booked"], november["appointments"]["cancelled"]) == (5, 1)
     assert december["appointments"] == {

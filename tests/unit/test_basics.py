@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import ast
 import logging
-from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from outreach import PROJECT_ROOT
 from outreach.config import Settings
 from outreach.logs import RedactingFilter, redact
 from outreach.replies import split_text
@@ -59,22 +56,3 @@ def test_tokens_never_reach_the_logs(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO):
         logger.info("calling %s", f"http://x/bot{token}/sendMessage")
     assert token not in caplog.text and "<token>" in caplog.text
-
-
-def _imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module.split(".")[0])
-    return names
-
-
-def test_the_domain_imports_neither_telegram_nor_rasa_sdk() -> None:
-    offenders = {
-        str(path.relative_to(PROJECT_ROOT)): sorted(_imports(path) & {"telegram", "rasa_sdk", "bot", "actions"})
-        for path in (PROJECT_ROOT / "outreach").rglob("*.py")
-    }
-    assert {k: v for k, v in offenders.items() if v} == {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
@@ -11,6 +13,8 @@ from outreach.clock import FrozenClock
 from outreach.seed import seed_demo
 from outreach.services import booking, residents
 
+TZ = ZoneInfo("Europe/Paris")  # the settings' default (OUTREACH_TIMEZONE)
+
 
 def test_appointments_are_exported_and_erased_with_the_resident(engine: Engine, clock: FrozenClock) -> None:
     with UnitOfWork(engine) as uow:
@@ -19,9 +23,15 @@ def test_appointments_are_exported_and_erased_with_the_resident(engine: Engine, 
             uow, clock, telegram_user_id=7, chat_id=7, accepted=True, first_name="Fatou", language="fr"
         )
         residents.set_place(uow, view.id, commune_name="Dijon", quartier_id="gresilles")
-        [slot] = booking.next_free_slots(uow, clock, territory_id="dijon", quartier_id="gresilles", limit=1)
+        [slot] = booking.next_free_slots(uow, clock, territory_id="dijon", quartier_id="gresilles", limit=1, tz=TZ)
         booking.book(
-            uow, clock, resident_id=view.id, permanence_id=slot.permanence_id, starts_at=slot.starts_at, topic="droits"
+            uow,
+            clock,
+            resident_id=view.id,
+            permanence_id=slot.permanence_id,
+            starts_at=slot.starts_at,
+            topic="droits",
+            tz=TZ,
         )
         [exported] = residents.export(uow, clock, view.id)["rendez_vous"]
         assert (exported["sujet"], exported["statut"]) == ("droits", "booked")

@@ -18,6 +18,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy.engine import Engine
+
+from db.engine import UnitOfWork
+from outreach import campaigns
+from outreach.cli.common import echo_json, engine_of, fail, prepare_database_or_exit, settings
+from outreach.clock import SystemClock
+from outreach.config import Settings
 
 campaign_app = typer.Typer(
     help="Outreach campaigns: create, start, pause, resume, cancel, status.", no_args_is_help=True
@@ -44,28 +51,12 @@ OUTCOME_WORDS = {
 }
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"erreur : {message}", err=True)
-    return typer.Exit(2)
-
-
 @contextmanager
-def _database() -> Iterator[Any]:
+def _database(current: Settings) -> Iterator[Engine]:
     """The engine of DATABASE_URL, migrated to head (the CLI may be the first to touch it)."""
-    from db.engine import make_engine
-    from outreach.cli import _settings, prepare_database
-
-    settings = _settings()
-    try:
-        prepare_database(settings.database_url)
-    except Exception as exc:
-        typer.echo(f"database error ({type(exc).__name__}): check DATABASE_URL and that the database is up", err=True)
-        raise typer.Exit(1) from None
-    engine = make_engine(settings.database_url)
-    try:
+    prepare_database_or_exit(current.database_url)
+    with engine_of(current.database_url) as engine:
         yield engine
-    finally:
-        engine.dispose()
 
 
 def _summary(campaign: Any) -> dict[str, Any]:
@@ -89,28 +80,25 @@ def create_command(
 
     Fields: name, territory (dijon, troyes), audience (quartiers, age_min, age_max, right_not_claimed,
     never_screened, inactive_days, booked), text with {prenom} {quartier} {droit}, buttons (up to 3 of
-    screening, book, talk, stop), schedule (kind: now, at or weekly; at: 2026-12-01T10:00, Paris time
-    unless an offset is given), rate (messages per second, at most 30)."""
-    from db.engine import UnitOfWork
-    from outreach import campaigns
-    from outreach.clock import SystemClock
-
+    screening, book, talk, stop), schedule (kind: now, at or weekly; at: 2026-12-01T10:00, local time
+    (OUTREACH_TIMEZONE) unless an offset is given), rate (messages per second, at most 30)."""
+    current = settings()
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
-        raise _fail(f"impossible de lire le fichier {file}") from None
+        raise fail(f"impossible de lire le fichier {file}") from None
     try:
-        spec = campaigns.CampaignSpec.from_yaml(text)
+        spec = campaigns.CampaignSpec.from_yaml(text, tz=current.tz)
     except campaigns.CampaignError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     clock = SystemClock()
-    with _database() as engine:
+    with _database(current) as engine:
         try:
             with UnitOfWork(engine) as uow:
                 campaign = campaigns.create(uow, clock, spec, created_by=None)
                 count = campaigns.audience_count(uow.session, spec.audience, clock.now())
         except campaigns.CampaignError as exc:
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
     typer.echo(json.dumps({"id": campaign.id, "audience": count}))
 
 
@@ -118,17 +106,13 @@ def _transition(name: str, done: str) -> None:
     """`outreach campaign <name> ID`: campaigns.<name>(uow, clock, ID)."""
 
     def command(campaign_id: Annotated[int, typer.Argument(help="The campaign id (outreach campaign list).")]) -> None:
-        from db.engine import UnitOfWork
-        from outreach import campaigns
-        from outreach.clock import SystemClock
-
         action: Callable[..., Any] = getattr(campaigns, name)
-        with _database() as engine:
+        with _database(settings()) as engine:
             try:
                 with UnitOfWork(engine) as uow:
                     campaign = action(uow, SystemClock(), campaign_id)
             except campaigns.CampaignError as exc:
-                raise _fail(str(exc)) from None
+                raise fail(str(exc)) from None
         typer.echo(f"campagne {campaign.id} {done} ({STATUS_WORDS.get(str(campaign.status), campaign.status)})")
 
     command.__doc__ = {
@@ -150,16 +134,13 @@ def status_command(
     as_json: Annotated[bool, typer.Option("--json", help="Counts by delivery outcome, as JSON.")] = False,
 ) -> None:
     """Where a campaign stands: status, total, done, percent, counts by delivery outcome."""
-    from db.engine import UnitOfWork
-    from outreach import campaigns
-
-    with _database() as engine:
+    with _database(settings()) as engine:
         try:
             with UnitOfWork(engine) as uow:
                 campaign = campaigns.get(uow.session, campaign_id)
                 counts = campaigns.progress(uow.session, campaign_id)
         except campaigns.CampaignError as exc:
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
     if as_json:
         typer.echo(json.dumps({"id": campaign_id, **counts}))
         return
@@ -178,16 +159,13 @@ def list_command(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """Every campaign, newest first."""
-    from db.engine import UnitOfWork
-    from outreach import campaigns
-
-    with _database() as engine, UnitOfWork(engine) as uow:
+    with _database(settings()) as engine, UnitOfWork(engine) as uow:
         found = campaigns.list_campaigns(uow.session, territory)
     if not found and not as_json:
         typer.echo("Aucune campagne.")
     for campaign in found:
         if as_json:
-            typer.echo(json.dumps(_summary(campaign), ensure_ascii=False))
+            echo_json(_summary(campaign))
         else:
             status = STATUS_WORDS.get(str(campaign.status), str(campaign.status))
             typer.echo(f"{campaign.id}\t{campaign.territory_id}\t{status}\t{campaign.name}")

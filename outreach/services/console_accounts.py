@@ -1,5 +1,7 @@
 """Console access: accounts with argon2 password hashes, single-use links, sessions, lockout.
 
+Used by the web console (outreach/console), the CLI (`outreach staff console`) and the bot (`/console`).
+
 - A staff member gets console access with `outreach staff console STAFF_ID --login L`: that prints a
   single-use activation link (valid 72 h) where they choose their password.
 - Login: login + password (argon2id, `argon2-cffi`), or a single-use link sent to their Telegram
@@ -25,6 +27,7 @@ from sqlmodel import col, select
 
 from db.engine import UnitOfWork
 from db.models import AuditLog, ConsoleAccount, ConsoleSession, ConsoleToken, Staff
+from outreach import outbox
 from outreach.clock import Clock
 
 LOCK_AFTER = 5
@@ -168,17 +171,46 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
-def login_link_for(uow: UnitOfWork, clock: Clock, login: str) -> tuple[Staff, str] | None:
-    """A single-use login link for the staff member with this login, to send on their Telegram.
+def login_link_for_staff(uow: UnitOfWork, clock: Clock, staff_id: int) -> tuple[Staff, str] | None:
+    """A single-use login link for a staff member known by id, to send on their Telegram (the bot's /console).
 
     None when there is no such active account with a Telegram chat, or a link was made less than a
-    minute ago (the page answers the same in every case)."""
+    minute ago."""
+    made = _login_link(uow, clock, staff_id)
+    if made is not None:
+        uow.commit()
+    return made
+
+
+def send_login_link(uow: UnitOfWork, clock: Clock, login: str, *, console_url: str) -> bool:
+    """"Recevoir un lien sur Telegram": a single-use login link queued in the outbox for the staff member
+    with this login, in one transaction. False when nothing was sent (see login_link_for_staff); the login
+    page answers the same either way, so nobody learns whether a login exists."""
+    made = _login_link(uow, clock, _staff_id_of_login(uow, login))
+    if made is None:
+        return False
+    staff, token = made
+    assert staff.chat_id is not None
+    now = clock.now()
+    link = f"{console_url}/connexion/lien/{token}"
+    outbox.enqueue(
+        uow, key=f"console-link:{token[:16]}", chat_id=staff.chat_id, kind="console_link", staff_id=staff.id,
+        payload={"text": LOGIN_LINK_TEXT.format(lien=link)},
+        due_at=now, expires_at=now + LOGIN_LINK_LIFETIME, now=now,
+    )
+    uow.commit()
+    return True
+
+
+def _staff_id_of_login(uow: UnitOfWork, login: str) -> int | None:
     account = uow.session.exec(select(ConsoleAccount).where(ConsoleAccount.login == normalise_login(login))).first()
-    return login_link_for_staff(uow, clock, account.staff_id) if account is not None else None
+    return account.staff_id if account is not None else None
 
 
-def login_link_for_staff(uow: UnitOfWork, clock: Clock, staff_id: int) -> tuple[Staff, str] | None:
-    """The same for a staff member known by id (the bot's /console command)."""
+def _login_link(uow: UnitOfWork, clock: Clock, staff_id: int | None) -> tuple[Staff, str] | None:
+    """A new login token for an active staff member with a Telegram chat and console access (no commit)."""
+    if staff_id is None:
+        return None
     session = uow.session
     staff = session.get(Staff, staff_id)
     if staff is None or not staff.active or staff.chat_id is None or session.get(ConsoleAccount, staff_id) is None:
@@ -193,9 +225,7 @@ def login_link_for_staff(uow: UnitOfWork, clock: Clock, staff_id: int) -> tuple[
     ).first()
     if recent is not None:
         return None
-    token = _new_token(uow, staff_id, "login", now, LOGIN_LINK_LIFETIME)
-    uow.commit()
-    return staff, token
+    return staff, _new_token(uow, staff_id, "login", now, LOGIN_LINK_LIFETIME)
 
 
 def redeem_login_link(uow: UnitOfWork, clock: Clock, token: str) -> int | None:
@@ -277,9 +307,9 @@ def close_session(uow: UnitOfWork, raw: str | None) -> None:
         uow.commit()
 
 
-def close_sessions_of(uow: UnitOfWork, staff_id: int) -> None:
+def drop_sessions_of(uow: UnitOfWork, staff_id: int) -> None:
+    """End every console session of a staff member, in the caller's transaction (no commit)."""
     uow.session.exec(delete(ConsoleSession).where(col(ConsoleSession.staff_id) == staff_id))
-    uow.commit()
 
 
 def account_of(uow: UnitOfWork, staff_id: int) -> ConsoleAccount | None:

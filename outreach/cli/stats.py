@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
+from outreach import stats
+from outreach.cli.common import echo_json, fail, prepare_database_or_exit, settings, unit_of_work
 from outreach.office_hours import MONTHS
 
 MONTHS_FR = MONTHS  # one list of month names (outreach/office_hours.py)
@@ -26,32 +28,19 @@ def stats_command(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object (the console's definitions).")] = False,
 ) -> None:
     """The figures of a territory (or one QPV) for a month (same definitions as the console)."""
-    import json
-
-    from db.engine import UnitOfWork, make_engine
-    from outreach import stats
-    from outreach.cli import _fail, _settings, prepare_database
-
     try:
         stats.parse_month(month)  # before touching the database
     except stats.StatsError as exc:
-        raise _fail(str(exc)) from None
-    settings = _settings()
+        raise fail(str(exc)) from None
+    current = settings()
+    prepare_database_or_exit(current.database_url)
     try:
-        prepare_database(settings.database_url)
-    except Exception as exc:
-        typer.echo(f"database error ({type(exc).__name__}): check DATABASE_URL and that the database is up", err=True)
-        raise typer.Exit(1) from None
-    engine = make_engine(settings.database_url)
-    try:
-        with UnitOfWork(engine) as uow:
-            result = stats.figures(uow.session, territory=territory, month=month, quartier=quartier, tz=settings.tz)
+        with unit_of_work(current.database_url) as uow:
+            result = stats.figures(uow.session, territory=territory, month=month, quartier=quartier, tz=current.tz)
     except stats.StatsError as exc:
-        raise _fail(str(exc)) from None
-    finally:
-        engine.dispose()
+        raise fail(str(exc)) from None
     if as_json:
-        typer.echo(json.dumps(result, ensure_ascii=False))
+        echo_json(result)
     else:
         typer.echo(summary(result))
 

@@ -1,0 +1,67 @@
+"""The action endpoint Rasa calls (`action_endpoint` in endpoints.yml): Rasa's action-server HTTP
+protocol (POST /webhook, GET /health, GET /actions) served by a small Starlette app over rasa-sdk's
+ActionExecutor, so the actions run with the process's runtime (actions/runtime.py)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import zlib
+from typing import Any
+
+from rasa_sdk.executor import ActionExecutor
+from rasa_sdk.interfaces import ActionExecutionRejection, ActionMissingDomainException, ActionNotFoundException
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+log = logging.getLogger("outreach.actions")
+
+
+def executor() -> ActionExecutor:
+    found = ActionExecutor()
+    found.register_package("actions")
+    return found
+
+
+def create_app(action_executor: ActionExecutor | None = None) -> Starlette:
+    actions = action_executor or executor()
+
+    async def health(_request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def listing(_request: Request) -> JSONResponse:
+        return JSONResponse([item.model_dump() for item in actions.list_actions()])
+
+    async def webhook(request: Request) -> JSONResponse:
+        body = await request.body()
+        try:
+            if request.headers.get("content-encoding") == "deflate":
+                body = zlib.decompress(body)
+            action_call: Any = json.loads(body)
+        except (ValueError, zlib.error):
+            return JSONResponse({"error": "Invalid body request"}, status_code=400)
+        if not isinstance(action_call, dict):
+            return JSONResponse({"error": "Invalid body request"}, status_code=400)
+        try:
+            result = await actions.run(action_call)
+        except ActionExecutionRejection as exc:
+            return JSONResponse({"error": exc.message, "action_name": exc.action_name}, status_code=400)
+        except ActionNotFoundException as exc:
+            log.error("unknown action %s", exc.action_name)
+            return JSONResponse({"error": exc.message, "action_name": exc.action_name}, status_code=404)
+        except ActionMissingDomainException as exc:
+            return JSONResponse({"error": exc.message, "action_name": exc.action_name}, status_code=449)
+        except Exception:  # an action failed: Rasa gets a 500, the log no message content
+            log.exception("action %s failed", action_call.get("next_action"))
+            return JSONResponse({"error": "action failed"}, status_code=500)
+        return JSONResponse(result.model_dump() if result else None)
+
+    return Starlette(
+        routes=[
+            Route("/health", health, methods=["GET"]),
+            Route("/actions", listing, methods=["GET"]),
+            Route("/webhook", webhook, methods=["POST"]),
+        ]
+    )

@@ -1,0 +1,193 @@
+"""What every Telegram handler shares, below all of them: the services a handler receives, per-chat
+ordering and flood control, the one keyboard renderer, the rendering of channel-neutral replies, and
+the resident lookups. Imports no other handler module (bot/ has no import cycle: channel < booking <
+staff < conversation < campaigns < router < app)."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from db.engine import UnitOfWork
+from outreach import texts
+from outreach.clock import Clock
+from outreach.config import Settings
+from outreach.rasa import RasaClient
+from outreach.replies import Button, Reply, split_text
+from outreach.services import privacy, residents
+from outreach.services.residents import ResidentView
+
+
+class ChatGate:
+    """Per-chat ordering (one message at a time) and flood control (sliding window)."""
+
+    def __init__(self, max_messages: int = 12, window_seconds: float = 10.0) -> None:
+        self.max_messages = max_messages
+        self.window = window_seconds
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._recent: dict[int, collections.deque[float]] = {}
+        self._warned: dict[int, float] = {}
+
+    def lock(self, chat_id: int) -> asyncio.Lock:
+        return self._locks.setdefault(chat_id, asyncio.Lock())
+
+    def admit(self, chat_id: int) -> str:
+        """'ok', 'warn' (first message over the limit) or 'drop'."""
+        now = time.monotonic()
+        recent = self._recent.setdefault(chat_id, collections.deque())
+        while recent and now - recent[0] > self.window:
+            recent.popleft()
+        recent.append(now)
+        if len(recent) <= self.max_messages:
+            return "ok"
+        if now - self._warned.get(chat_id, -1e9) > self.window:
+            self._warned[chat_id] = now
+            return "warn"
+        return "drop"
+
+
+@dataclass
+class Services:
+    """Everything handlers need; built once by the composition root."""
+
+    settings: Settings
+    engine: Engine
+    clock: Clock
+    rasa: RasaClient
+    rasa_retry_delays: Sequence[float] = (1, 2, 3, 5, 8, 13, 21)
+    gate: ChatGate = field(default_factory=ChatGate)
+    outbox_wake: Callable[[], None] | None = None  # the dispatcher's wake(): priority rows leave at once
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.engine)
+
+    def wake_outbox(self) -> None:
+        if self.outbox_wake is not None:
+            self.outbox_wake()
+
+
+def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    return context.application.bot_data["services"]
+
+
+# ---------------------------------------------------------------- rendering
+
+Rows = Iterable[Sequence[tuple[str, str]]]
+
+
+def markup(rows: Rows) -> InlineKeyboardMarkup:
+    """The one inline-keyboard renderer: rows of (title, callback_data)."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(t, callback_data=d) for t, d in row] for row in rows])
+
+
+def column(buttons: Iterable[tuple[str, str]]) -> InlineKeyboardMarkup:
+    """One button per row."""
+    return markup([button] for button in buttons)
+
+
+async def send_replies(
+    services: Services, bot: object, chat_id: int, resident: ResidentView, replies: Sequence[Reply]
+) -> None:
+    """Render channel-neutral replies: text split at 4096, buttons behind server-side tokens
+    ("b:<token>", their payloads stay on the server), documents. Custom payloads are not rendered."""
+    for reply in replies:
+        if not reply.text:
+            if reply.document is not None:
+                await bot.send_document(  # type: ignore[attr-defined]
+                    chat_id, reply.document.content, filename=reply.document.filename
+                )
+            continue
+        keyboard = None
+        if reply.buttons:
+            keyboard = column(_callback_data(services, resident, reply.buttons))
+        chunks = split_text(reply.text) or ["…"]
+        for index, chunk in enumerate(chunks):
+            last = index == len(chunks) - 1
+            await bot.send_message(chat_id, chunk, reply_markup=keyboard if last else None)  # type: ignore[attr-defined]
+        if reply.document is not None:
+            await bot.send_document(  # type: ignore[attr-defined]
+                chat_id, reply.document.content, filename=reply.document.filename
+            )
+
+
+UseCase = Callable[..., "list[Reply] | None"]
+
+
+async def run(
+    services: Services, bot: object, chat_id: int, resident: ResidentView, use_case: UseCase, **arguments: object
+) -> bool:
+    """Run a resident's use case (unit of work, clock, time zone, resident id, `arguments`) and show its
+    replies; False when it says the request no longer applies (it returned None)."""
+    with services.uow() as uow:
+        replies = use_case(uow, services.clock, tz=services.settings.tz, resident_id=resident.id, **arguments)
+    if replies is None:
+        return False
+    await send_replies(services, bot, chat_id, resident, replies)
+    return True
+
+
+def _callback_data(services: Services, resident: ResidentView, buttons: Sequence[Button]) -> list[tuple[str, str]]:
+    """(title, callback_data) per button: a single-use server-side token "b:<token>" (the payload stays on
+    the server), except the channel's own reusable buttons (privacy.CHANNEL_PREFIX), sent as they are."""
+    tokenized = tuple(b for b in buttons if not b.payload.startswith(privacy.CHANNEL_PREFIX))
+    tokens: list[str] = []
+    if tokenized:
+        with services.uow() as uow:
+            tokens = residents.issue_buttons(uow, services.clock, resident.id, tokenized)
+    issued = iter(tokens)
+    return [
+        (b.title, b.payload if b.payload.startswith(privacy.CHANNEL_PREFIX) else f"b:{next(issued)}") for b in buttons
+    ]
+
+
+async def close_keyboard(query: object, choice: str) -> None:
+    """Remove the buttons of a pressed message and show the choice made."""
+    message = query.message  # type: ignore[attr-defined]
+    try:
+        if message is not None and getattr(message, "text", None):
+            await query.edit_message_text(f"{message.text}\n\n👉 {choice}")  # type: ignore[attr-defined]
+        else:
+            await query.edit_message_reply_markup(None)  # type: ignore[attr-defined]
+    except BadRequest:
+        pass  # already edited, or too old to edit: the answer below still goes out
+
+
+async def expired_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Unknown, forged, spent or expired button data."""
+    query = update.callback_query
+    await query.answer(texts.BUTTON_EXPIRED_ALERT)
+    with contextlib.suppress(BadRequest):
+        if query.message is not None and getattr(query.message, "reply_markup", None):
+            await query.edit_message_reply_markup(None)
+    await context.bot.send_message(update.effective_chat.id, texts.BUTTON_EXPIRED)
+
+
+# ---------------------------------------------------------------- residents
+
+
+async def find_resident(services: Services, user_id: int) -> ResidentView | None:
+    with services.uow() as uow:
+        return residents.find(uow, services.clock, user_id)
+
+
+def resident_view(services: Services, resident_id: int) -> ResidentView | None:
+    with services.uow() as uow:
+        return residents.get(uow, resident_id)
+
+
+CONSENT_KEYBOARD = column([(texts.CONSENT_ACCEPT, "c:yes"), (texts.CONSENT_REFUSE, "c:no")])
+
+
+async def ask_consent(update: Update, context: ContextTypes.DEFAULT_TYPE, *, first_time: bool = True) -> None:
+    """Show the consent question with its two buttons."""
+    text = texts.CONSENT if first_time else texts.CONSENT_NEEDED
+    await update.effective_message.reply_text(text, reply_markup=CONSENT_KEYBOARD)

@@ -1,0 +1,156 @@
+"""The resident's conversation: one turn with Rasa (whose actions carry out the use cases of
+outreach/services and say what to show), the consent button, and the buttons the channel answers
+itself: a screening's "!why" / "!how", "!data:…" of /donnees. Telegram in and out only."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.channel import (
+    Services,
+    close_keyboard,
+    expired_button,
+    find_resident,
+    run,
+    send_replies,
+    services_of,
+)
+from outreach import texts
+from outreach.rasa import RasaUnavailable
+from outreach.replies import Reply
+from outreach.screening import present
+from outreach.services import privacy, residents, screenings
+from outreach.services.residents import ResidentView
+
+log = logging.getLogger(__name__)
+
+TALK_TO_HUMAN = "/talk_to_human"
+MENU_COMMANDS = {
+
+    "droits": "/check_rights",
+    "rendezvous": "/book_appointment",
+    "parler": "/talk_to_human",
+    "aide": "/help",
+}
+
+
+async def converse(services: Services, bot: object, chat_id: int, resident: ResidentView, text: str) -> None:
+    """One turn with Rasa. If Rasa is down: say so at once, keep retrying, answer when it is back."""
+    metadata = {"channel": "telegram"}
+    try:
+        replies = await services.rasa.send(resident.public_id, text, metadata)
+    except RasaUnavailable as exc:
+        log.warning("Rasa unavailable (%s); resident %s told to wait", exc, resident.public_id[:8])
+        await bot.send_message(chat_id, texts.ONE_MOMENT)  # type: ignore[attr-defined]
+        replies = None
+        for delay in services.rasa_retry_delays:
+            await asyncio.sleep(delay)
+            try:
+                replies = await services.rasa.send(resident.public_id, text, metadata)
+                break
+            except RasaUnavailable:
+                continue
+        if replies is None:
+            log.error("Rasa still unavailable after retries")
+            await bot.send_message(chat_id, texts.STILL_DOWN)  # type: ignore[attr-defined]
+            return
+    if not replies:
+        replies = [Reply(texts.NOT_UNDERSTOOD)]
+    await send_replies(services, bot, chat_id, resident, replies)
+
+
+
+
+async def consent_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The resident pressed Accepter or Refuser."""
+    services = services_of(context)
+    query = update.callback_query
+    await query.answer()
+    accepted = query.data == "c:yes"
+    user, chat = update.effective_user, update.effective_chat
+    async with services.gate.lock(chat.id):
+        with services.uow() as uow:
+            before = residents.find(uow, services.clock, user.id, touch=False)
+            if accepted and before is not None and before.consented:
+                await close_keyboard(query, texts.CONSENT_ACCEPT)
+                await context.bot.send_message(chat.id, texts.CONSENT_ALREADY)
+                return
+            resident = residents.record_consent(
+                uow,
+                services.clock,
+                telegram_user_id=user.id,
+                chat_id=chat.id,
+                accepted=accepted,
+                first_name=user.first_name,
+                language=user.language_code,
+            )
+        await close_keyboard(query, texts.CONSENT_ACCEPT if accepted else texts.CONSENT_REFUSE)
+        if not accepted:
+            await context.bot.send_message(chat.id, texts.CONSENT_REFUSED)
+            return
+        await converse(services, context.bot, chat.id, resident, "/greet")
+
+
+async def show_my_data(
+    services: Services, bot: object, chat_id: int, resident: ResidentView, _data: dict | None = None
+) -> None:
+    """What is stored, with export and erase buttons."""
+    await run(services, bot, chat_id, resident, privacy.summary)
+
+
+async def stop_proactive(
+    services: Services, bot: object, chat_id: int, resident: ResidentView, _data: dict | None = None
+) -> None:
+    """No more reminders or campaigns for this resident."""
+    await run(services, bot, chat_id, resident, privacy.stop)
+
+
+async def explain(
+    services: Services, bot: object, chat_id: int, resident: ResidentView, verb: str, screening_id: int, right_id: str
+) -> None:
+    """ "!why:<screening>:<right>" and "!how:…" after a screening's results."""
+    with services.uow() as uow:
+        right = screenings.right_of(uow, resident.id, screening_id, right_id)
+    if right is None:
+        await bot.send_message(chat_id, texts.BUTTON_EXPIRED)  # type: ignore[attr-defined]
+        return
+    reply = present.why(right) if verb == "why" else present.how(right)
+    await send_replies(services, bot, chat_id, resident, [reply])
+
+
+# Channel commands that Rasa asks for with a custom payload {"command": ...}: operations on the
+# resident's record, which the channel owns (privacy controls, place of residence, screening results).
+async def data_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE, choice: str) -> None:
+    """Buttons of /donnees ("d:<choice>"): export, erase (with confirmation), keep."""
+    services = services_of(context)
+    query = update.callback_query
+    chat_id = update.effective_chat.id
+    resident = await find_resident(services, update.effective_user.id)
+    if resident is None or not resident.consented:
+        await expired_button(update, context)
+        return
+    await query.answer()
+    if choice == "export":
+        with services.uow() as uow:
+            content = residents.export_json(uow, services.clock, resident.id)
+        await context.bot.send_document(
+            chat_id, content, filename="mes-donnees.json", caption=texts.DATA_EXPORT_CAPTION
+        )
+    elif choice == "erase":
+        await close_keyboard(query, texts.DATA_ERASE)
+        await send_replies(services, context.bot, chat_id, resident, privacy.confirm_erase())
+    elif choice == "erase!":
+        await close_keyboard(query, texts.DATA_ERASE_YES)
+        async with services.gate.lock(chat_id):
+            with services.uow() as uow:
+                public_id = residents.erase(uow, services.clock, resident.id)
+            if public_id:
+                await services.rasa.forget(public_id)
+        await context.bot.send_message(chat_id, texts.DATA_ERASED)
+    else:
+        await close_keyboard(query, texts.DATA_ERASE_NO)
+        await context.bot.send_message(chat_id, texts.DATA_KEPT)

@@ -1,0 +1,166 @@
+"""The one callback router: every `callback_data` the bot ever reads is parsed here, and only here.
+
+    c:yes | c:no                          consent (bot/conversation.py)
+    d:export | d:erase | d:erase! | d:keep   the resident's data (/donnees, reusable buttons)
+    b:<token>                             a button whose payload stays on the server (issued by
+                                          channel.send_replies, redeemed once): a Rasa payload ("/intent"),
+                                          or a channel verb "!verb:arg:…" (below)
+    r:<action>:<appointment id>           reminder buttons (sent by the outbox)
+    f:<answer>:<screening id>[:<right>]   follow-up buttons (outreach.services.followups.parse_callback)
+    k:<delivery id>:<button>              campaign buttons (outreach.campaigns.parse_callback)
+    s:<verb>[:<number>[:<rest>…]]         staff buttons
+
+Channel verbs (payloads of "b:" tokens, never sent to Rasa): topic, slot, more, cancel, cancel!, keep,
+change, ics (booking), terr, sat (a case), why, how (a screening's results).
+Anything else is forged or stale: "Ce bouton n'est plus valable"."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot import campaigns, conversation, staff
+from bot.channel import Services, close_keyboard, expired_button, find_resident, run, send_replies, services_of
+from db.models import AppointmentChannel
+from outreach import booking_texts as btexts
+from outreach import campaigns as campaign_rules
+from outreach import texts
+from outreach.services import booking_dialogue as dialogue
+from outreach.services import followups, privacy, residents
+from outreach.services.residents import ResidentView
+
+TOKEN = re.compile(r"[A-Za-z0-9_-]{1,24}")
+
+
+def _number(text: str) -> int | None:
+    return int(text) if text.isdigit() else None
+
+
+def _topic(text: str) -> str | None:
+    return text if text in btexts.TOPICS else None
+
+
+async def route(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The only CallbackQueryHandler."""
+    data = update.callback_query.data or ""
+    kind, _, rest = data.partition(":")
+    if kind == "c" and rest in ("yes", "no"):
+        await conversation.consent_answer(update, context)
+    elif kind == "d" and rest in privacy.CHOICES:
+        await conversation.data_pressed(update, context, rest)
+    elif kind == "b" and TOKEN.fullmatch(rest):
+        await _token_button(update, context, rest)
+    elif kind in ("r", "f"):
+        await _outbox_button(update, context, data)
+    elif kind == "k":
+        parsed = campaign_rules.parse_callback(data)
+        if parsed is None:
+            await update.callback_query.answer(campaigns.NOT_YOURS)
+            return
+        await campaigns.pressed(update, context, *parsed)
+    elif kind == "s":
+        parts = rest.split(":")
+        await staff.pressed(update, context, parts[0], _number(parts[1]) if len(parts) > 1 else None, parts[2:])
+    else:
+        await expired_button(update, context)
+
+
+async def _token_button(update: Update, context: ContextTypes.DEFAULT_TYPE, token: str) -> None:
+    """A server-side button: redeem its token, then its payload goes to the channel or to Rasa."""
+    services = services_of(context)
+    query = update.callback_query
+    chat_id = update.effective_chat.id
+    async with services.gate.lock(chat_id):
+        resident = await find_resident(services, update.effective_user.id)
+        button = None
+        if resident is not None and resident.consented:
+            with services.uow() as uow:
+                button = residents.redeem_button(uow, services.clock, resident.id, token)
+        if button is None or resident is None:
+            await expired_button(update, context)
+            return
+        await query.answer()
+        await close_keyboard(query, button.title)
+        if button.payload.startswith("!"):
+            await channel_verb(services, context.bot, chat_id, resident, button.payload[1:])
+        elif button.payload == conversation.TALK_TO_HUMAN:  # "Parler à quelqu'un", on every menu
+            await staff.open_case(services, context.bot, chat_id, resident, "button")
+        else:
+            await conversation.converse(services, context.bot, chat_id, resident, button.payload)
+
+
+async def channel_verb(services: Services, bot: object, chat_id: int, resident: ResidentView, payload: str) -> None:
+    """ "verb:arg:…" of a button the channel answers itself."""
+    verb, _, tail = payload.partition(":")
+    args = tail.split(":") if tail else []
+    n = [_number(a) for a in args]
+    if verb == "topic" and args:
+        await run(services, bot, chat_id, resident, dialogue.propose, topic=_topic(args[0]), wish=":".join(args[1:]))
+    elif verb == "slot" and len(args) == 5 and n[0] is not None and n[1] is not None and n[3] is not None:
+        await run(
+            services,
+            bot,
+            chat_id,
+            resident,
+            dialogue.choose,
+            permanence_id=n[0],
+            starts_at=dt.datetime.fromtimestamp(n[1], tz=dt.UTC),
+            topic=_topic(args[2]),
+            reschedule_of=n[3],
+            channel=AppointmentChannel.telephone if args[4] == "t" else AppointmentChannel.permanence,
+        )
+    elif verb == "more" and len(args) == 3 and n[0] is not None and n[2] is not None:
+        await run(
+            services, bot, chat_id, resident, dialogue.propose, topic=_topic(args[1]), offset=min(n[0], 30),
+            reschedule_of=n[2],
+        )
+    elif verb == "cancel" and n and n[0] is not None:
+        await run(services, bot, chat_id, resident, dialogue.ask_cancel, appointment_id=n[0])
+    elif verb == "cancel!" and n and n[0] is not None:
+        await run(services, bot, chat_id, resident, dialogue.cancel, appointment_id=n[0])
+    elif verb == "keep":
+        await send_replies(services, bot, chat_id, resident, dialogue.keep())
+    elif verb == "change" and n and n[0] is not None:
+        await run(services, bot, chat_id, resident, dialogue.reschedule, appointment_id=n[0])
+    elif verb == "ics" and n and n[0] is not None:
+        await run(services, bot, chat_id, resident, dialogue.calendar, appointment_id=n[0])
+    elif verb == "terr" and len(args) == 2 and n[0] is not None:
+        await staff.territory_chosen(services, bot, chat_id, resident, n[0], args[1])
+    elif verb == "sat" and len(args) == 2 and n[0] is not None and n[1] is not None:
+        await staff.satisfaction(services, bot, chat_id, resident, n[0], n[1])
+    elif verb in ("why", "how") and len(args) >= 2 and n[0] is not None:
+        await conversation.explain(services, bot, chat_id, resident, verb, n[0], ":".join(args[1:]))
+    else:
+        await bot.send_message(chat_id, texts.BUTTON_EXPIRED)  # type: ignore[attr-defined]
+
+
+async def _outbox_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: str) -> None:
+    """Reminder ("r:<action>:<appointment id>") and follow-up ("f:…") buttons: checked against the resident."""
+    services = services_of(context)
+    query = update.callback_query
+    resident = await find_resident(services, update.effective_user.id)
+    if resident is None or not resident.consented:
+        await expired_button(update, context)
+        return
+    chat_id = update.effective_chat.id
+    handled = False
+    async with services.gate.lock(chat_id):
+        if data.startswith("f:"):
+            callback = followups.parse_callback(data)
+            if callback is not None:
+                handled = await run(services, context.bot, chat_id, resident, dialogue.followup, callback=callback)
+        else:
+            parts = data.split(":")
+            if len(parts) == 3 and parts[2].isdigit():
+                handled = await run(
+                    services, context.bot, chat_id, resident, dialogue.reminder, action=parts[1],
+                    appointment_id=int(parts[2]),
+                )
+    if not handled:
+        await expired_button(update, context)
+        return
+    await query.answer()
+    await close_keyboard(query, "✔️")

@@ -1,0 +1,73 @@
+"""The outreach service process (`python -m outreach.service`, started by `outreach run`): the Telegram
+channel (PTB Application), the web console and the scheduler's jobs (outbox dispatcher, campaign pump,
+housekeeping, cases waiting too long) in one asyncio loop, built by the composition root."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+from bot import staff
+from bot.app import Services, running
+from outreach import bootstrap
+from outreach.config import Settings
+from outreach.console.server import ConsoleServer
+from outreach.console.web import create_app
+from outreach.logs import setup_logging
+from outreach.rasa import RasaClient
+
+log = logging.getLogger("outreach.service")
+
+
+async def serve(settings: Settings) -> None:
+    container = bootstrap.build(settings)
+    services = Services(
+        settings=settings,
+        engine=container.engine,
+        clock=container.clock,
+        rasa=RasaClient(settings.effective_rasa_url),
+        outbox_wake=container.wake,
+    )
+    scheduler = bootstrap.scheduler(container)
+    stop = bootstrap.stop_on_signals()
+    async with running(services):
+        bootstrap.add_jobs(container, scheduler)  # every proactive message leaves through the outbox
+        scheduler.add_job(
+            staff.resend_waiting_cases,
+            "interval",
+            seconds=60,
+            args=[services],
+            id="handoff_resend",
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+        )
+        console = ConsoleServer(
+            create_app(container.engine, container.clock, settings), settings.console_host, settings.console_port
+        )
+        try:
+            await console.start()
+            log.info("console ready on %s", settings.effective_console_url)
+        except (OSError, SystemExit) as exc:
+            log.error("console not started (%s): is port %s free? (OUTREACH_CONSOLE_PORT)", exc, settings.console_port)
+        scheduler.start()
+        log.info("service ready (%s mode)", "webhook" if settings.webhook_url else "polling")
+        await stop.wait()
+        scheduler.shutdown(wait=False)
+        await console.stop()
+    await services.rasa.aclose()
+    await container.aclose()
+
+
+def main() -> int:
+    settings = bootstrap.load_settings()
+    if settings is None:
+        return 2
+    setup_logging(settings.log_level)
+    asyncio.run(serve(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,359 @@
+"""Use cases of the appointment conversation, channel-neutral: the topic, the next free slots (the
+resident's quartier first), free-text wishes ("mardi aprem"), the confirmation with the map link and an
+.ics file, my appointments, cancel, reschedule, and the buttons of reminders and follow-ups. Each takes
+the unit of work, the clock and the time zone, writes at most one transaction (through
+outreach.services.booking's rules) and returns the replies to show. Rasa's actions and the Telegram
+channel call the same functions.
+
+Channel buttons ("!…", answered by the channel, never sent to Rasa; parsed by bot/router.py):
+"!topic:<topic>:<wish>", "!slot:<permanence>:<epoch>:<topic or ->:<appointment moved, or 0>:<p|t>",
+"!more:<offset>:<topic or ->:<appointment moved, or 0>", "!cancel:<id>", "!cancel!:<id>", "!keep",
+"!change:<id>", "!ics:<id>".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from urllib.parse import quote_plus
+from zoneinfo import ZoneInfo
+
+from db.engine import UnitOfWork
+from db.models import AppointmentChannel, Lieu, Permanence, Resident
+from outreach import booking_texts as btexts
+from outreach import texts
+from outreach.clock import Clock
+from outreach.dates import parse_wish
+from outreach.replies import Button, Document, Reply
+from outreach.services import booking, followups, residents, screenings
+
+log = logging.getLogger(__name__)
+
+TALK = Button("Parler à quelqu'un", "/talk_to_human")
+MORE = "Autres créneaux"
+PHONE = "Par téléphone"
+SHOWN = 3
+
+
+def _place(uow: UnitOfWork, resident_id: int) -> tuple[str | None, str | None]:
+    row = uow.session.get(Resident, resident_id)
+    return (row.territory_id, row.quartier_id) if row else (None, None)
+
+
+def _clip(wish: str) -> str:
+    return wish.replace(":", " ")[:200]
+
+
+def start(
+    uow: UnitOfWork, clock: Clock, *, tz: ZoneInfo, resident_id: int, wish: str = "", reschedule_of: int = 0
+) -> list[Reply]:
+    """book_appointment: the topic first (after a screening with rights to claim it is "droits"), then slots."""
+    topic = screenings.booking_topic(uow, resident_id)
+    if topic or reschedule_of:
+        return propose(uow, clock, tz=tz, resident_id=resident_id, topic=topic, wish=wish, reschedule_of=reschedule_of)
+    buttons = tuple(
+        Button(label[0].upper() + label[1:], f"!topic:{key}:{_clip(wish)}") for key, label in btexts.TOPICS.items()
+    )
+    return [Reply("C'est à quel sujet ?", buttons=(*buttons, TALK))]
+
+
+def start_at_place(
+    uow: UnitOfWork,
+    clock: Clock,
+    *,
+    tz: ZoneInfo,
+    resident_id: int,
+    commune: str,
+    quartier: str | None,
+    wish: str = "",
+) -> list[Reply]:
+    """The where_form is done: remember where the resident lives (one transaction), then `start`."""
+    if residents.place(uow, resident_id, commune_name=commune, quartier_id=quartier):
+        uow.commit()
+    return start(uow, clock, tz=tz, resident_id=resident_id, wish=wish)
+
+
+def slot_button(
+    title: str, slot: booking.Slot, topic: str | None, reschedule_of: int, *, telephone: bool = False
+) -> Button:
+    when = int(slot.starts_at.timestamp())
+    return Button(
+        title, f"!slot:{slot.permanence_id}:{when}:{topic or '-'}:{reschedule_of}:{'t' if telephone else 'p'}"
+    )
+
+
+def propose(
+    uow: UnitOfWork,
+    clock: Clock,
+    *,
+    tz: ZoneInfo,
+    resident_id: int,
+    topic: str | None,
+    wish: str = "",
+    offset: int = 0,
+    reschedule_of: int = 0,
+    intro: str | None = None,
+) -> list[Reply]:
+    """The next free slots (the wish first when one is given), with more, by phone and a person."""
+    territory, quartier = _place(uow, resident_id)
+    if territory is None:
+        return [Reply("Pour trouver la permanence la plus proche, un adulte-relais peut vous aider.", buttons=(TALK,))]
+    window = parse_wish(wish, clock.now(), tz) if wish else None
+    slots = booking.next_free_slots(
+        uow, clock, territory_id=territory, quartier_id=quartier, topic=topic, wish=window, limit=offset + SHOWN, tz=tz
+    )[offset:]
+    if window is not None and not slots:
+        slots = booking.next_free_slots(
+            uow, clock, territory_id=territory, quartier_id=quartier, topic=topic, limit=SHOWN, tz=tz
+        )
+        intro = "Je n'ai pas de créneau libre à ce moment-là. Voici les prochains :"
+    if not slots:
+        return [Reply(btexts.no_slot(), buttons=(TALK,))]
+    buttons = [slot_button(slot.title(tz), slot, topic, reschedule_of) for slot in slots]
+    buttons.append(Button(MORE, f"!more:{offset + SHOWN}:{topic or '-'}:{reschedule_of}"))
+    buttons.append(slot_button(PHONE, slots[0], topic, reschedule_of, telephone=True))
+    buttons.append(TALK)
+    return [Reply(intro or btexts.proposals(), buttons=tuple(buttons))]
+
+
+def choose(
+    uow: UnitOfWork,
+    clock: Clock,
+    *,
+    tz: ZoneInfo,
+    resident_id: int,
+    permanence_id: int,
+    starts_at: dt.datetime,
+    topic: str | None,
+    reschedule_of: int,
+    channel: str,
+) -> list[Reply]:
+    """A slot was pressed: book it (or move the appointment), then confirm with the .ics file."""
+    try:
+        if reschedule_of:
+            appointment = booking.reschedule(
+                uow,
+                clock,
+                appointment_id=reschedule_of,
+                resident_id=resident_id,
+                permanence_id=permanence_id,
+                starts_at=starts_at,
+                topic=topic,
+                channel=channel,
+                tz=tz,
+            ).appointment
+        else:
+            appointment = booking.book(
+                uow,
+                clock,
+                resident_id=resident_id,
+                permanence_id=permanence_id,
+                starts_at=starts_at,
+                topic=topic,
+                channel=channel,
+                tz=tz,
+            )
+        assert appointment.id is not None
+        lieu = _lieu(uow, appointment.permanence_id)
+        filename, ics = booking.calendar_file(uow, appointment.id, resident_id, tz=tz)
+        view = next(v for v in booking.upcoming(uow, clock, resident_id) if v.id == appointment.id)
+    except booking.SlotTaken as taken:
+        alternatives = list(taken.alternatives)
+        buttons = [slot_button(s.title(tz), s, topic, reschedule_of) for s in alternatives]
+        return [Reply(btexts.slot_taken(alternatives=len(alternatives)), buttons=(*buttons, TALK))]
+    except booking.BookingError as exc:
+        log.info("booking refused: %s", type(exc).__name__)
+        return [Reply("Je ne peux pas prendre ce rendez-vous. Un adulte-relais peut vous aider.", buttons=(TALK,))]
+    telephone = channel == AppointmentChannel.telephone
+    if reschedule_of:
+        text = btexts.rescheduled(starts_at=view.starts_at, place=view.lieu_name, relay=view.relay, tz=tz)
+    else:
+        text = btexts.booked(
+            starts_at=view.starts_at,
+            place=view.lieu_name,
+            address=view.address,
+            relay=view.relay,
+            telephone=telephone,
+            topic=topic,
+            tz=tz,
+        )
+    if lieu is not None and not telephone:
+        text += f"\nPlan : {map_link(lieu)}"
+    calendar = Document(filename=filename, content=ics, mime_type="text/calendar")
+    buttons = (Button("Mes rendez-vous", "/my_appointments"), TALK)
+    return [Reply(text, buttons=buttons, document=calendar)]
+
+
+def map_link(lieu: Lieu) -> str:
+    """The place's own map link, else an OpenStreetMap search on its address."""
+    return lieu.map_url or "https://www.openstreetmap.org/search?query=" + quote_plus(f"{lieu.address}")
+
+
+def _lieu(uow: UnitOfWork, permanence_id: int) -> Lieu | None:
+    permanence = uow.session.get(Permanence, permanence_id)
+    return uow.session.get(Lieu, permanence.lieu_id) if permanence else None
+
+
+# ---------------------------------------------------------------- my appointments, cancel, reschedule
+
+
+def _upcoming(
+    uow: UnitOfWork, clock: Clock, resident_id: int, appointment_id: int | None = None
+) -> list[booking.AppointmentView]:
+    """The resident's coming appointments (only that one when `appointment_id` is given)."""
+    views = booking.upcoming(uow, clock, resident_id)
+    return views if appointment_id is None else [v for v in views if v.id == appointment_id]
+
+
+def _line(view: booking.AppointmentView, tz: ZoneInfo) -> str:
+    how = (
+        f"{view.relay} vous appelle"
+        if view.channel == AppointmentChannel.telephone
+        else (f"avec {view.relay}, {view.lieu_name} ({view.address})")
+    )
+    return f"📅 {btexts.when(view.starts_at, tz)} — {how}"
+
+
+def my_appointments(uow: UnitOfWork, clock: Clock, *, tz: ZoneInfo, resident_id: int) -> list[Reply]:
+    views = _upcoming(uow, clock, resident_id)
+    if not views:
+        return [
+            Reply(
+                "Vous n'avez pas de rendez-vous prévu.",
+                buttons=(Button("Prendre rendez-vous", "/book_appointment"), TALK),
+            )
+        ]
+    return [
+        Reply(
+            _line(v, tz),
+            buttons=(
+                Button("Annuler", f"!cancel:{v.id}"),
+                Button("Changer", f"!change:{v.id}"),
+                Button("Fichier calendrier", f"!ics:{v.id}"),
+            ),
+        )
+        for v in views[:5]
+    ]
+
+
+def ask_cancel(
+    uow: UnitOfWork, clock: Clock, *, tz: ZoneInfo, resident_id: int, appointment_id: int | None = None
+) -> list[Reply]:
+    views = _upcoming(uow, clock, resident_id, appointment_id)
+    if not views:
+        return [Reply("Vous n'avez pas de rendez-vous à annuler.", buttons=(TALK,))]
+    if len(views) > 1:
+        buttons = tuple(
+            Button(btexts.slot_button_title(v.starts_at, v.lieu_name, tz), f"!cancel:{v.id}") for v in views[:5]
+        )
+        return [Reply("Lequel voulez-vous annuler ?", buttons=buttons)]
+    view = views[0]
+    return [
+        Reply(
+            f"Annuler le rendez-vous {btexts.when(view.starts_at, tz)} ?",
+            buttons=(Button("Oui, annuler", f"!cancel!:{view.id}"), Button("Non, le garder", "!keep")),
+        )
+    ]
+
+
+def cancel(uow: UnitOfWork, clock: Clock, *, tz: ZoneInfo, resident_id: int, appointment_id: int) -> list[Reply]:
+    try:
+        outcome = booking.cancel(
+            uow, clock, appointment_id=appointment_id, by="resident", resident_id=resident_id, tz=tz
+        )
+    except booking.BookingError:
+        return [Reply(texts.BUTTON_EXPIRED)]
+    starts_at = outcome.appointment.starts_at
+    text = (
+        btexts.cancelled_late(starts_at=starts_at, relay=outcome.relay, tz=tz)
+        if outcome.late
+        else btexts.cancelled(starts_at=starts_at, tz=tz)
+    )
+    return [Reply(text, buttons=(Button("Prendre un autre rendez-vous", "/book_appointment"),))]
+
+
+def keep() -> list[Reply]:
+    return [Reply("D'accord, votre rendez-vous est gardé.")]
+
+
+def reschedule(
+    uow: UnitOfWork,
+    clock: Clock,
+    *,
+    tz: ZoneInfo,
+    resident_id: int,
+    wish: str = "",
+    appointment_id: int | None = None,
+) -> list[Reply]:
+    views = _upcoming(uow, clock, resident_id, appointment_id)
+    if not views:  # a new date with no appointment yet: that is a booking
+        return start(uow, clock, tz=tz, resident_id=resident_id, wish=wish)
+    view = views[0]
+    return propose(
+        uow,
+        clock,
+        tz=tz,
+        resident_id=resident_id,
+        topic=view.topic,
+        wish=wish,
+        reschedule_of=view.id,
+        intro=f"Votre rendez-vous est {btexts.when(view.starts_at, tz)}. Voici d'autres moments libres :",
+    )
+
+
+def calendar(uow: UnitOfWork, *, tz: ZoneInfo, resident_id: int, appointment_id: int) -> list[Reply]:
+    try:
+        filename, ics = booking.calendar_file(uow, appointment_id, resident_id, tz=tz)
+    except booking.BookingError:
+        return [Reply(texts.BUTTON_EXPIRED)]
+    return [Reply("", document=Document(filename=filename, content=ics, mime_type="text/calendar"))]
+
+
+# ---------------------------------------------------------------- outbox buttons: reminders, follow-ups
+
+
+def reminder(
+    uow: UnitOfWork, clock: Clock, *, tz: ZoneInfo, resident_id: int, action: str, appointment_id: int
+) -> list[Reply] | None:
+    """A reminder's button ("r:<action>:<appointment id>"); None when it no longer applies."""
+    if action == "come":
+        try:
+            appointment = booking.confirm(uow, clock, appointment_id=appointment_id, resident_id=resident_id)
+        except booking.BookingError:
+            return None
+        return [Reply(btexts.come_confirmed(starts_at=appointment.starts_at, tz=tz))]
+    if action in ("cancel", "change"):
+        if not _upcoming(uow, clock, resident_id, appointment_id):
+            return None
+        if action == "cancel":
+            return ask_cancel(uow, clock, tz=tz, resident_id=resident_id, appointment_id=appointment_id)
+        return reschedule(uow, clock, tz=tz, resident_id=resident_id, appointment_id=appointment_id)
+    if action == "rebook":
+        return start(uow, clock, tz=tz, resident_id=resident_id)
+    if action == "norebook":
+        return [Reply("D'accord. Vous pouvez reprendre rendez-vous quand vous voulez.")]
+    return None
+
+
+def followup(
+    uow: UnitOfWork, clock: Clock, *, tz: ZoneInfo, resident_id: int, callback: followups.FollowupCallback
+) -> list[Reply] | None:
+    """A follow-up's button ("f:…"); None when it no longer applies."""
+    try:
+        if callback.answer == "rdv":
+            return start(uow, clock, tz=tz, resident_id=resident_id)
+        if callback.answer == "stop":
+            followups.stop_followups(uow, clock, resident_id=resident_id, screening_id=callback.screening_id)
+            return [Reply("D'accord, je ne vous en reparle plus. Je reste là si besoin.")]
+        answer = followups.answer_followup(
+            uow,
+            clock,
+            resident_id=resident_id,
+            screening_id=callback.screening_id,
+            right_id=callback.right_id or "",
+            answer=callback.answer,
+        )
+    except (LookupError, ValueError):
+        return None
+    buttons = (Button("Prendre rendez-vous", "/book_appointment"), TALK) if answer.offer_relay else ()
+    return [Reply(answer.text, buttons=buttons)]

@@ -1,0 +1,252 @@
+"""What a case sends to people other than the one who acted, through the outbox's priority lane (one way
+out; the caller commits, then wakes the dispatcher): the messages relayed between a resident and their
+adulte-relais, the notices of a claim, a transfer or an end, the edits of the other relays' cards, the
+satisfaction question.
+
+Relayed text longer than one Telegram message is split, never lost (each part keyed, in order).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from db.engine import UnitOfWork
+from db.models import HandoffStatus
+from outreach import outbox, texts
+from outreach.clock import Clock
+from outreach.replies import Button, split_text
+from outreach.services import handoffs, residents, staff
+from outreach.services.handoffs import CaseView
+from outreach.services.staff import StaffView
+
+RELAY_KIND = "handoff_relay"
+NOTICE_KIND = "handoff_notice"
+EDIT_KIND = "handoff_card_edit"
+CAPTION_MAX = 1024
+OUTCOME_VERB = {False: "out", True: "outcome"}
+
+
+def _enqueue(
+    uow: UnitOfWork,
+    clock: Clock,
+    key: str,
+    chat_id: int,
+    payload: dict[str, Any],
+    *,
+    kind: str = NOTICE_KIND,
+    staff_id: int | None = None,
+    resident_id: int | None = None,
+) -> None:
+    outbox.enqueue(
+        uow,
+        key=key,
+        chat_id=chat_id,
+        kind=kind,
+        payload=payload,
+        due_at=clock.now(),
+        staff_id=staff_id,
+        resident_id=resident_id,
+        priority=True,
+    )
+
+
+def _media_payload(kind: str, file_id: str | None, caption: str) -> dict[str, Any] | None:
+    if kind in ("photo", "document") and file_id:
+        return {kind: {"file_id": file_id}, "text": caption[:CAPTION_MAX]}
+    return None
+
+
+def _relay(
+    uow: UnitOfWork,
+    clock: Clock,
+    key: str,
+    chat_id: int,
+    *,
+    kind: str,
+    text: str,
+    file_id: str | None,
+    caption: str,
+    staff_id: int | None = None,
+    resident_id: int | None = None,
+) -> int:
+    """One relayed message: a photo or a document with its caption, or text split in parts; returns the parts."""
+    media = _media_payload(kind, file_id, caption)
+    if media is not None:
+        _enqueue(uow, clock, f"{key}:0", chat_id, media, kind=RELAY_KIND, staff_id=staff_id, resident_id=resident_id)
+        return 1
+    parts = split_text(text) or ["…"]
+    for index, part in enumerate(parts):
+        _enqueue(
+            uow,
+            clock,
+            f"{key}:{index}",
+            chat_id,
+            {"text": part},
+            kind=RELAY_KIND,
+            staff_id=staff_id,
+            resident_id=resident_id,
+        )
+    return len(parts)
+
+
+def to_staff(
+    uow: UnitOfWork,
+    clock: Clock,
+    case: CaseView,
+    member: StaffView,
+    *,
+    kind: str,
+    text: str | None,
+    file_id: str | None,
+    message_key: str,
+) -> bool:
+    """A resident's message to their adulte-relais; False when the relay has no Telegram chat."""
+    if member.chat_id is None:
+        return False
+    legende = f" : {text}" if text else ""
+    template = texts.RESIDENT_SENT_PHOTO if kind == "photo" else texts.RESIDENT_SENT_DOCUMENT
+    _relay(
+        uow,
+        clock,
+        f"relay:r:{case.id}:{message_key}",
+        member.chat_id,
+        kind=kind,
+        text=texts.RESIDENT_SAYS.format(prenom=case.first_name, texte=text or ""),
+        file_id=file_id,
+        caption=template.format(prenom=case.first_name, legende=legende),
+        staff_id=member.id,
+    )
+    return True
+
+
+def to_resident(
+    uow: UnitOfWork,
+    clock: Clock,
+    case: CaseView,
+    member: StaffView,
+    *,
+    kind: str,
+    text: str | None,
+    file_id: str | None,
+    message_key: str,
+) -> None:
+    """An adulte-relais's message to the resident of the case, signed with their first name."""
+    signed = texts.HANDOFF_FROM_STAFF.format(prenom=member.first_name, texte=text) if text else member.first_name
+    _relay(
+        uow,
+        clock,
+        f"relay:s:{case.id}:{message_key}",
+        case.resident_chat_id,
+        kind=kind,
+        text=signed,
+        file_id=file_id,
+        caption=signed,
+        resident_id=case.resident_id,
+    )
+
+
+def edit_cards(uow: UnitOfWork, clock: Clock, case_id: int, text: str, *, except_staff: int | None = None) -> int:
+    """The case's cards in the other relays' chats say what happened ("Pris par …", "plus en attente")."""
+    edited = 0
+    for card in handoffs.cards_of(uow, case_id):
+        if card.staff_id == except_staff:
+            continue
+        _enqueue(
+            uow,
+            clock,
+            f"card-edit:{case_id}:{card.staff_id}:{card.message_id}:{int(clock.now().timestamp())}",
+            card.chat_id,
+            {"edit": {"message_id": card.message_id}, "text": text},
+            kind=EDIT_KIND,
+            staff_id=card.staff_id,
+        )
+        edited += 1
+    return edited
+
+
+def claimed(uow: UnitOfWork, clock: Clock, case: CaseView, member: StaffView) -> int:
+    """A relay took the case: the other cards say so, the resident is told who answers, and what the
+    resident sent while waiting reaches the relay, in order. Returns how many waiting messages."""
+    edit_cards(uow, clock, case.id, texts.CARD_TAKEN_BY.format(prenom=member.first_name), except_staff=member.id)
+    _enqueue(
+        uow,
+        clock,
+        f"claimed:{case.id}",
+        case.resident_chat_id,
+        {"text": texts.HANDOFF_CLAIMED.format(prenom=member.first_name)},
+        resident_id=case.resident_id,
+    )
+    waiting = handoffs.take_queued(uow, case.id)
+    for item in waiting:
+        to_staff(
+            uow, clock, case, member, kind=item.kind, text=item.text, file_id=item.file_id, message_key=f"q{item.id}"
+        )
+    return len(waiting)
+
+
+def ask_satisfaction(uow: UnitOfWork, clock: Clock, case: CaseView, text: str) -> None:
+    """The end of a case: one question to the resident, 1 to 5 stars (buttons behind server-side tokens)."""
+    buttons = tuple(Button("⭐" * n, f"!sat:{case.id}:{n}") for n in range(1, 6))
+    tokens = residents.add_buttons(uow, clock, case.resident_id, buttons)
+    rows = [[b.title, f"b:{t}"] for b, t in zip(buttons, tokens, strict=True)]
+    _enqueue(
+        uow,
+        clock,
+        f"satisfaction:{case.id}",
+        case.resident_chat_id,
+        {"text": text, "buttons": rows},
+        resident_id=case.resident_id,
+    )
+
+
+def outcome_buttons(case_id: int, *, after: bool = False) -> list[list[str]]:
+    verb = OUTCOME_VERB[after]
+    return [[label, f"s:{verb}:{case_id}:{outcome.value}"] for outcome, label in handoffs.OUTCOME_LABELS.items()]
+
+
+def ended_by_resident(uow: UnitOfWork, clock: Clock, case: CaseView) -> str:
+    """The resident wrote "fin": close the case; returns what the resident is told. A waiting case's cards
+    say it is gone; a claimed case's relay is asked for the outcome and the resident for a rating."""
+    was_waiting = case.status == HandoffStatus.waiting
+    closed = handoffs.close(uow, clock, case.id, by="resident", commit=False)
+    if closed is None:
+        return ""
+    if was_waiting:
+        edit_cards(uow, clock, case.id, texts.CARD_GONE)
+        return texts.HANDOFF_CANCELLED_WAITING
+    ask_satisfaction(uow, clock, case, texts.HANDOFF_ENDED_BY_RESIDENT)
+    member = staff.get(uow, case.staff_id) if case.staff_id else None
+    if member is not None and member.chat_id is not None:
+        _enqueue(
+            uow,
+            clock,
+            f"ended:{case.id}:{member.id}",
+            member.chat_id,
+            {
+                "text": texts.CASE_ENDED_BY_RESIDENT.format(prenom=case.first_name),
+                "buttons": outcome_buttons(case.id, after=True),
+            },
+            staff_id=member.id,
+        )
+    return ""
+
+
+def transferred(uow: UnitOfWork, clock: Clock, case: CaseView, member: StaffView, colleague: StaffView) -> None:
+    """The colleague gets the case, the resident is told who continues."""
+    if colleague.chat_id is not None:
+        _enqueue(
+            uow,
+            clock,
+            f"transfer:{case.id}:{colleague.id}:{int(clock.now().timestamp())}",
+            colleague.chat_id,
+            {"text": texts.CASE_RECEIVED.format(collegue=member.first_name, prenom=case.first_name)},
+            staff_id=colleague.id,
+        )
+    _enqueue(
+        uow,
+        clock,
+        f"transfer:{case.id}:resident:{int(clock.now().timestamp())}",
+        case.resident_chat_id,
+        {"text": texts.HANDOFF_TRANSFERRED.format(prenom=colleague.first_name)},
+        resident_id=case.resident_id,
+    )
