@@ -503,7 +503,7 @@ class Campaign(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=120)
     territory_id: str = Field(foreign_key="territory.id", index=True, max_length=32)
-    audience: dict[str, Any] = Field(default_factory=dict, sa_type=JsonType)  # the filters (outreach/campaigns.py)
+    audience: dict[str, Any] = Field(default_factory=dict, sa_type=JsonType)  # filters (campaigns/audience.py)
     text: str = Field(max_length=1000)  # template: {prenom} {quartier} {droit}
     buttons: list[str] = Field(default_factory=list, sa_type=JsonType)  # up to 3 of the fixed set
     schedule: CampaignSchedule = Field(default=CampaignSchedule.now, sa_type=String(8))

@@ -3,7 +3,7 @@ engine), the sender of the outbox (the Bot API over HTTP), the dispatcher with t
 hooks of the services, and the APScheduler jobs (outbox dispatcher, campaign pump, housekeeping).
 
 Processes: the service (bot/__main__.py: `build`, `scheduler`, `add_jobs`, then its own PTB jobs),
-`python -m outreach.dispatch` (the dispatcher alone), `python -m outreach.campaigns` (pump + dispatcher).
+`python -m outreach.dispatch` (the dispatcher alone), `python -m outreach.campaign_sender` (pump + dispatcher).
 Tests build a dispatcher with `make_dispatcher` to get the same guards as production.
 
 Nothing below (services, domain, db) imports this module; it imports them.

@@ -8,7 +8,7 @@ buttons, a schedule), then starts it; the pump queues its messages into the outb
 - `sending`: the life cycle (start, pause, resume, cancel), the pump feeding the outbox, the guard;
 - `results`: counts by outcome, button clicks, screenings and bookings within 7 days.
 
-`python -m outreach.campaigns` (outreach/campaigns/__main__.py) runs the pump and the outbox dispatcher
+`python -m outreach.campaign_sender` runs the pump and the outbox dispatcher
 without PTB, built by outreach/bootstrap.py like the service's own jobs.
 """
 

@@ -1,4 +1,4 @@
-"""`outreach campaign ...`: the command-line twin of the console's Campagnes page (filled by outreach/campaigns.py).
+"""`outreach campaign ...`: the command-line twin of the console's Campagnes page (filled by outreach/campaigns/).
 
     outreach campaign create --file campaign.yml     → {"id": …, "audience": N}
     outreach campaign start|pause|resume|cancel ID

@@ -1,4 +1,4 @@
-"""kill -9 of the sending process (`python -m outreach.campaigns`: the campaign pump and the outbox
+"""kill -9 of the sending process (`python -m outreach.campaign_sender`: the campaign pump and the outbox
 dispatcher, the two jobs of the service) in the middle of a 2,000-resident campaign, then a restart:
 everyone in the audience gets it, once; the only duplicates are the sends in flight at the kill (at most
 the dispatcher's concurrency)."""
@@ -30,7 +30,7 @@ FIRST_CHAT = 600_000
 
 async def _start(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "outreach.campaigns", cwd=PROJECT_ROOT, env=env,
+        sys.executable, "-m", "outreach.campaign_sender", cwd=PROJECT_ROOT, env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=log.open("ab"),
     )
 

@@ -202,8 +202,8 @@ def test_pages_forbid_framing_and_inline_scripts(client: TestClient) -> None:
 async def test_a_login_link_leaves_at_night_when_resident_messages_wait(
     client: TestClient, engine: Engine, people: People, emulator: object
 ) -> None:
-    from outreach import outbox
-    from outreach.outbox import Dispatcher, QuietHours
+    from outreach import bootstrap, outbox
+    from outreach.outbox import QuietHours
     from outreach.senders import BotApiSender
     from sandbox.client import EmulatorClient
     from tests.conftest import TOKEN
@@ -226,7 +226,7 @@ async def test_a_login_link_leaves_at_night_when_resident_messages_wait(
         await telegram.user(7002, "Hélène")
         await telegram.user(7003, "Amina")
         async with BotApiSender(emulator.base_url, TOKEN) as sender:  # type: ignore[attr-defined]
-            stats = await Dispatcher(engine, night, sender, quiet=QuietHours()).run_once(budget=5)
+            stats = await bootstrap.make_dispatcher(engine, night, sender, quiet=QuietHours()).run_once(budget=5)
         assert stats.sent == 1
         texts = [e["message"]["text"] for e in (await telegram.events(7002))["events"]]
         assert len(texts) == 1 and "/connexion/lien/" in texts[0]

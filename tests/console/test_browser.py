@@ -17,12 +17,12 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from db.engine import UnitOfWork
-from outreach import campaigns
+from outreach import bootstrap, campaigns
 from outreach.clock import SystemClock
 from outreach.config import Settings
 from outreach.console.server import ConsoleServer
 from outreach.console.web import create_app
-from outreach.outbox import Dispatcher, QuietHours
+from outreach.outbox import QuietHours
 from outreach.senders import BotApiSender
 from outreach.services import residents
 from sandbox.client import EmulatorClient
@@ -69,7 +69,7 @@ async def console(sqlite_engine: Engine, tmp_path: Path) -> AsyncIterator[Consol
 
         async def send_loop() -> None:
             async with BotApiSender(emu.base_url, TOKEN) as sender:
-                dispatcher = Dispatcher(engine, clock, sender, rate=25, quiet=QuietHours.never())
+                dispatcher = bootstrap.make_dispatcher(engine, clock, sender, rate=25, quiet=QuietHours.never())
                 while not stop.is_set():
                     await asyncio.to_thread(campaigns.pump, engine, clock, settings)
                     await dispatcher.run_once(budget=1.0)

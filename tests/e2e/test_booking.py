@@ -14,8 +14,9 @@ from sqlmodel import select
 
 from db.engine import UnitOfWork
 from db.models import Appointment, AppointmentStatus, Staff
+from outreach import bootstrap
 from outreach.clock import FrozenClock
-from outreach.outbox import Dispatcher, QuietHours
+from outreach.outbox import QuietHours
 from outreach.seed import seed_demo
 from outreach.senders import BotApiSender
 from tests.conftest import TOKEN, BotHarness, RasaStack, bot_running
@@ -40,7 +41,7 @@ class Desk:
     async def dispatch(self) -> None:
         """What the service's outbox job does every second."""
         async with BotApiSender(self.emulator.base_url, TOKEN) as sender:  # type: ignore[attr-defined]
-            dispatcher = Dispatcher(self.harness.engine, self.clock, sender, quiet=QuietHours.never())
+            dispatcher = bootstrap.make_dispatcher(self.harness.engine, self.clock, sender, quiet=QuietHours.never())
             await dispatcher.run_once(budget=10)
 
     async def samia(self) -> object:

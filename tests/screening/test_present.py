@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from db.models import RightStatus
 from outreach.screening import present
-from outreach.screening.model import ScreeningResult
-from outreach.screening.model import StoredRight
+from outreach.screening.model import ScreeningResult, StoredRight
 
 
 def stored(

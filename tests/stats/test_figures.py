@@ -364,7 +364,7 @@ def test_handoffs_count_cases_outcomes_and_the_median_wait(engine: Engine, clock
 def _campaign_message(
     engine: Engine, clock: FrozenClock, campaign_id: int, resident_id: int, *, sent: bool, clicked: bool = False
 ) -> None:
-    """What outreach/campaigns.py leaves behind: a delivery and its outbox row."""
+    """What outreach/campaigns/ leaves behind: a delivery and its outbox row."""
     now = clock.now()
     key = f"campaign:{campaign_id}:{resident_id}"
     with UnitOfWork(engine) as uow:

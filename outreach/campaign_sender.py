@@ -1,4 +1,4 @@
-"""`python -m outreach.campaigns`: the campaign pump and the outbox dispatcher as APScheduler jobs, as
+"""`python -m outreach.campaign_sender`: the campaign pump and the outbox dispatcher as APScheduler jobs, as
 in the service, without PTB (built by outreach/bootstrap.py). SIGTERM or SIGINT stop it cleanly."""
 
 from __future__ import annotations
