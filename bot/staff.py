@@ -219,14 +219,7 @@ async def resident_in_case(
     with services.uow() as uow:
         member = staff.get(uow, case.staff_id) if case.staff_id else None
         relayed = member is not None and case_messages.to_staff(
-            uow,
-            services.clock,
-            case,
-            member,
-            kind=kind,
-            text=text,
-            file_id=file_id,
-            message_key=str(message.message_id),
+            uow, services.clock, case, member, case_messages.Relayed(kind, text, file_id, str(message.message_id))
         )
         uow.commit()
     if not relayed:
@@ -311,14 +304,7 @@ async def staff_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     with services.uow() as uow:
         case_messages.to_resident(
-            uow,
-            services.clock,
-            case,
-            member,
-            kind=kind,
-            text=text,
-            file_id=file_id,
-            message_key=str(message.message_id),
+            uow, services.clock, case, member, case_messages.Relayed(kind, text, file_id, str(message.message_id))
         )
         uow.commit()
     services.wake_outbox()
@@ -435,7 +421,9 @@ async def _take(press: Press) -> None:
         await query.answer(texts.BUTTON_EXPIRED_ALERT)
         return
     with services.uow() as uow:
-        result = handoffs.claim(uow, services.clock, case_id, member)
+        result = case_messages.take(uow, services.clock, case_id, member)
+    if result.won:
+        services.wake_outbox()
     if not result.won or result.case is None:
         taken = texts.CARD_TAKEN_BY.format(prenom=result.taken_by) if result.taken_by else texts.CARD_GONE
         await query.answer(taken)
@@ -447,10 +435,6 @@ async def _take(press: Press) -> None:
     case = result.case
     await query.answer()
     await query.edit_message_text(texts.CARD_TAKEN_BY_YOU.format(prenom=case.first_name))
-    with services.uow() as uow:
-        case_messages.claimed(uow, services.clock, case, member)
-        uow.commit()
-    services.wake_outbox()
 
 
 async def _later(press: Press) -> None:
@@ -522,7 +506,7 @@ async def _closed_with_outcome(press: Press) -> None:
         await query.answer(texts.BUTTON_EXPIRED_ALERT)
         return
     with services.uow() as uow:
-        case = handoffs.close(uow, services.clock, case_id, by="staff", staff=member, outcome=outcome)
+        case = case_messages.closed_by_staff(uow, services.clock, case_id, member, outcome)
     if case is None:
         await query.answer(texts.CARD_GONE)
         return
@@ -531,9 +515,6 @@ async def _closed_with_outcome(press: Press) -> None:
         texts.CASE_CLOSED.format(prenom=case.first_name, issue=handoffs.OUTCOME_LABELS[outcome])
     )
     await services.rasa.resume(case.resident_public_id)
-    with services.uow() as uow:
-        case_messages.ask_satisfaction(uow, services.clock, case, texts.HANDOFF_CLOSED.format(prenom=member.first_name))
-        uow.commit()
     services.wake_outbox()
 
 
@@ -592,15 +573,10 @@ async def _transfer_to(press: Press) -> None:
         await query.answer(texts.BUTTON_EXPIRED_ALERT)
         return
     with services.uow() as uow:
-        case = handoffs.transfer(uow, services.clock, case_id, member, int(rest[0]))
-        colleague = staff.get(uow, int(rest[0]))
-    await query.answer()
-    assert colleague is not None
-    await query.edit_message_text(texts.CASE_TRANSFERRED.format(prenom=case.first_name, collegue=colleague.first_name))
-    with services.uow() as uow:
-        case_messages.transferred(uow, services.clock, case, member, colleague)
-        uow.commit()
+        case, colleague = case_messages.transfer(uow, services.clock, case_id, member, int(rest[0]))
     services.wake_outbox()
+    await query.answer()
+    await query.edit_message_text(texts.CASE_TRANSFERRED.format(prenom=case.first_name, collegue=colleague.first_name))
 
 
 _STAFF_ACTIONS = {

@@ -8,10 +8,11 @@ Relayed text longer than one Telegram message is split, never lost (each part ke
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from db.engine import UnitOfWork
-from db.models import HandoffStatus
+from db.models import HandoffOutcome, HandoffStatus
 from outreach import outbox, texts
 from outreach.clock import Clock
 from outreach.replies import Button, split_text
@@ -89,26 +90,28 @@ def _relay(
     return len(parts)
 
 
-def to_staff(
-    uow: UnitOfWork,
-    clock: Clock,
-    case: CaseView,
-    member: StaffView,
-    *,
-    kind: str,
-    text: str | None,
-    file_id: str | None,
-    message_key: str,
-) -> bool:
+@dataclass(frozen=True)
+class Relayed:
+    """One message to relay: its kind ("text", "photo", "document"), text or caption, Telegram file id,
+    and a key unique to it in the sender's chat (its message id: a redelivered update is not sent twice)."""
+
+    kind: str
+    text: str | None
+    file_id: str | None
+    key: str
+
+
+def to_staff(uow: UnitOfWork, clock: Clock, case: CaseView, member: StaffView, message: Relayed) -> bool:
     """A resident's message to their adulte-relais; False when the relay has no Telegram chat."""
     if member.chat_id is None:
         return False
+    kind, text, file_id = message.kind, message.text, message.file_id
     legende = f" : {text}" if text else ""
     template = texts.RESIDENT_SENT_PHOTO if kind == "photo" else texts.RESIDENT_SENT_DOCUMENT
     _relay(
         uow,
         clock,
-        f"relay:r:{case.id}:{message_key}",
+        f"relay:r:{case.id}:{message.key}",
         member.chat_id,
         kind=kind,
         text=texts.RESIDENT_SAYS.format(prenom=case.first_name, texte=text or ""),
@@ -119,23 +122,14 @@ def to_staff(
     return True
 
 
-def to_resident(
-    uow: UnitOfWork,
-    clock: Clock,
-    case: CaseView,
-    member: StaffView,
-    *,
-    kind: str,
-    text: str | None,
-    file_id: str | None,
-    message_key: str,
-) -> None:
+def to_resident(uow: UnitOfWork, clock: Clock, case: CaseView, member: StaffView, message: Relayed) -> None:
     """An adulte-relais's message to the resident of the case, signed with their first name."""
+    kind, text, file_id = message.kind, message.text, message.file_id
     signed = texts.HANDOFF_FROM_STAFF.format(prenom=member.first_name, texte=text) if text else member.first_name
     _relay(
         uow,
         clock,
-        f"relay:s:{case.id}:{message_key}",
+        f"relay:s:{case.id}:{message.key}",
         case.resident_chat_id,
         kind=kind,
         text=signed,
@@ -164,6 +158,15 @@ def edit_cards(uow: UnitOfWork, clock: Clock, case_id: int, text: str, *, except
     return edited
 
 
+def take(uow: UnitOfWork, clock: Clock, case_id: int, member: StaffView) -> handoffs.ClaimResult:
+    """A relay pressed "Je prends": one winner; the winner's claim and its notices in one transaction."""
+    result = handoffs.claim(uow, clock, case_id, member, commit=False)
+    if result.won and result.case is not None:
+        claimed(uow, clock, result.case, member)
+        uow.commit()
+    return result
+
+
 def claimed(uow: UnitOfWork, clock: Clock, case: CaseView, member: StaffView) -> int:
     """A relay took the case: the other cards say so, the resident is told who answers, and what the
     resident sent while waiting reaches the relay, in order. Returns how many waiting messages."""
@@ -178,9 +181,7 @@ def claimed(uow: UnitOfWork, clock: Clock, case: CaseView, member: StaffView) ->
     )
     waiting = handoffs.take_queued(uow, case.id)
     for item in waiting:
-        to_staff(
-            uow, clock, case, member, kind=item.kind, text=item.text, file_id=item.file_id, message_key=f"q{item.id}"
-        )
+        to_staff(uow, clock, case, member, Relayed(item.kind, item.text, item.file_id, f"q{item.id}"))
     return len(waiting)
 
 
@@ -197,6 +198,19 @@ def ask_satisfaction(uow: UnitOfWork, clock: Clock, case: CaseView, text: str) -
         {"text": text, "buttons": rows},
         resident_id=case.resident_id,
     )
+
+
+def closed_by_staff(
+    uow: UnitOfWork, clock: Clock, case_id: int, member: StaffView, outcome: HandoffOutcome
+) -> CaseView | None:
+    """The relay closed the case with an outcome; the resident is asked for a rating (one transaction).
+    None when the case was already closed."""
+    case = handoffs.close(uow, clock, case_id, by="staff", staff=member, outcome=outcome, commit=False)
+    if case is None:
+        return None
+    ask_satisfaction(uow, clock, case, texts.HANDOFF_CLOSED.format(prenom=member.first_name))
+    uow.commit()
+    return case
 
 
 def outcome_buttons(case_id: int, *, after: bool = False) -> list[list[str]]:
@@ -229,6 +243,20 @@ def ended_by_resident(uow: UnitOfWork, clock: Clock, case: CaseView) -> str:
             staff_id=member.id,
         )
     return ""
+
+
+def transfer(
+    uow: UnitOfWork, clock: Clock, case_id: int, member: StaffView, colleague_id: int
+) -> tuple[CaseView, StaffView]:
+    """The relay hands the case to a colleague, who is told, and so is the resident (one transaction);
+    handoffs.Forbidden when that colleague cannot take it."""
+    case = handoffs.transfer(uow, clock, case_id, member, colleague_id, commit=False)
+    colleague = staff.get(uow, colleague_id)
+    if colleague is None:
+        raise handoffs.Forbidden("no such colleague")
+    transferred(uow, clock, case, member, colleague)
+    uow.commit()
+    return case, colleague
 
 
 def transferred(uow: UnitOfWork, clock: Clock, case: CaseView, member: StaffView, colleague: StaffView) -> None:

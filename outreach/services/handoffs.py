@@ -244,8 +244,9 @@ class ClaimResult:
     taken_by: str | None = None  # first name of whoever has it, when lost
 
 
-def claim(uow: UnitOfWork, clock: Clock, case_id: int, staff: StaffView) -> ClaimResult:
-    """Exactly one staff member wins: one guarded UPDATE (status waiting → claimed)."""
+def claim(uow: UnitOfWork, clock: Clock, case_id: int, staff: StaffView, *, commit: bool = True) -> ClaimResult:
+    """Exactly one staff member wins: one guarded UPDATE (status waiting → claimed). `commit=False`: the
+    winner's transaction stays open for what goes with the claim (the caller commits)."""
     handoff = uow.session.get(Handoff, case_id)
     if handoff is None or not _allowed(staff, handoff):
         raise Forbidden("case outside the staff member's territory")
@@ -267,7 +268,8 @@ def claim(uow: UnitOfWork, clock: Clock, case_id: int, staff: StaffView) -> Clai
     assert handoff is not None
     _audit(uow, clock, staff, "handoff_claim", handoff)
     _event(uow, clock, "handoff_claimed", handoff, waited_s=round((now - handoff.created_at).total_seconds()))
-    uow.commit()
+    if commit:
+        uow.commit()
     return ClaimResult(True, _case(uow, handoff))
 
 
@@ -348,7 +350,11 @@ def waiting_in(uow: UnitOfWork, territory_id: str | None) -> list[CaseView]:
     return [_case(uow, h) for h in rows]
 
 
-def transfer(uow: UnitOfWork, clock: Clock, case_id: int, staff: StaffView, to_staff_id: int) -> CaseView:
+def transfer(
+    uow: UnitOfWork, clock: Clock, case_id: int, staff: StaffView, to_staff_id: int, *, commit: bool = True
+) -> CaseView:
+    """The case goes to a colleague of the same territory; Forbidden otherwise. `commit=False`: in the
+    caller's transaction."""
     handoff = uow.session.get(Handoff, case_id)
     target = uow.session.get(Staff, to_staff_id)
     if (
@@ -374,7 +380,8 @@ def transfer(uow: UnitOfWork, clock: Clock, case_id: int, staff: StaffView, to_s
         )
     )
     _event(uow, clock, "handoff_transferred", handoff)
-    uow.commit()
+    if commit:
+        uow.commit()
     return _case(uow, handoff)
 
 
