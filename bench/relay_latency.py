@@ -2,7 +2,9 @@
 running (`outreach run`, sandbox mode). Residents each have a case taken by one of the adultes-relais;
 each resident writes a message every 1-1.5 s (seeded). Reported from the emulator's own clock: the
 resident's message queued as an update → the relayed message received in the adulte-relais' chat.
-Target: p95 < 100 ms.
+Target: p95 < 100 ms while what each adulte-relais's chat receives stays within Telegram's per-chat limit
+(about one message per second, short bursts tolerated): above it, the outbox paces the chat as Telegram would
+(429), and the report says so ("offered_per_relay_chat_msg_s"). Every message must land (bounded wait).
 
     .venv/bin/python -m bench.relay_latency [--residents 10] [--relays 3] [--messages 10]
 """
@@ -109,21 +111,30 @@ async def main(residents: int, relays: int, messages: int) -> dict[str, object]:
                     await asyncio.sleep(think.uniform(1.0, 1.5))  # a person writing
                     await people[index].send(f"message {turn} de l'habitant {index}")
 
+            async def all_latencies() -> list[float]:
+                found: list[float] = []
+                for i in range(residents):
+                    found += await relayed_latencies(
+                        telegram, 9000 + i, [8000 + j for j in range(relays)], f"Habitant{9000 + i}"
+                    )
+                return found
+
             started = time.perf_counter()
             await asyncio.gather(*(chat(i) for i in range(residents)))
-            await asyncio.sleep(1.0)  # the last relays land
+            deadline = time.perf_counter() + 60  # every message must land: nothing is lost, only paced
+            latencies = await all_latencies()
+            while len(latencies) < residents * messages and time.perf_counter() < deadline:
+                await asyncio.sleep(0.5)  # polling the emulator's record, bounded
+                latencies = await all_latencies()
             wall = time.perf_counter() - started
-            latencies = []
-            for i in range(residents):
-                latencies += await relayed_latencies(
-                    telegram, 9000 + i, [8000 + j for j in range(relays)], f"Habitant{9000 + i}"
-                )
     return {
         "benchmark": "relay_latency",
         "date": time.strftime("%Y-%m-%d"),
         "machine": machine(),
         "residents": residents,
         "relays": relays,
+        # Telegram asks for ~1 message per second in one chat (short bursts tolerated); the outbox keeps that
+        "offered_per_relay_chat_msg_s": round(residents / relays / 1.25, 2),
         "messages_relayed": len(latencies),
         "messages_sent": residents * messages,
         "relay_p50_ms": round(percentile(latencies, 50), 1),
