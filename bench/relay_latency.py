@@ -82,11 +82,11 @@ async def relayed_latencies(telegram: EmulatorClient, resident_id: int, relay_id
     latencies = []
     for relay_id in relay_ids:
         for event in (await telegram.events(relay_id, after=0))["events"]:
-            text = event["message"].get("text") or ""
-            if event["type"] == "message" and event["from_bot"] and text.startswith(f"{name} : "):
-                original = text.removeprefix(f"{name} : ")
-                if original in sent:
-                    latencies.append((event["time"] - sent[original]) * 1000)
+            if event["type"] != "message" or not event["from_bot"]:
+                continue
+            for line in (event["message"].get("text") or "").split("\n"):  # lines waiting together: one message
+                if line.startswith(f"{name} : ") and line.removeprefix(f"{name} : ") in sent:
+                    latencies.append((event["time"] - sent[line.removeprefix(f"{name} : ")]) * 1000)
     return latencies
 
 

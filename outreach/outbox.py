@@ -30,6 +30,8 @@ Payload (keys other than these are for guards and hooks, and are not sent):
 - a file uploaded from bytes: `{"text": caption, "document": {"filename", "content_b64", "mime_type"?}}`;
 - a photo or a document Telegram already has: `{"photo": {"file_id"}}` or `{"document": {"file_id"}}`,
   with an optional `"text"` as the caption (1024 characters at most) and optional buttons;
+- `"join": true` on a text alone (a message relayed in a conversation): when the chat's limit holds several
+  of them back, they leave as one message, one per line, in order (each row is recorded as sent);
 - an edit of a message the bot sent in that chat: `{"edit": {"message_id": int}, "text": str,
   "buttons": ...}` (editMessageText; without buttons the keyboard is removed, as Telegram does), or
   without "text" an edit of the keyboard only (editMessageReplyMarkup).
@@ -45,7 +47,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -383,8 +385,11 @@ class _Pacer:
             return float(self.burst)
         return min(float(self.burst), tokens + max(0.0, now - at) / self.per_chat_interval)
 
-    def chat_ready_at(self, chat_id: int, priority: bool = False) -> float:
-        """When the chat may get its next row (monotonic time)."""
+    def chat_ready_at(self, chat_id: int, priority: bool = False, counts: bool = True) -> float:
+        """When the chat may get its next row (monotonic time). An edit of a message already sent (`counts`
+        False) adds no message to the chat: only the global rate holds it."""
+        if not counts:
+            return -1e9
         if not priority:
             return self.chat_last.get(chat_id, -1e9) + self.per_chat_interval
         bucket = self.buckets.get(chat_id)
@@ -393,10 +398,12 @@ class _Pacer:
         tokens, at = bucket
         return at + max(0.0, 1.0 - tokens) * self.per_chat_interval
 
-    def record(self, chat_id: int, now: float) -> None:
-        """A send starts."""
+    def record(self, chat_id: int, now: float, counts: bool = True) -> None:
+        """A send starts (`counts`: a new message in the chat, not an edit)."""
         self.in_flight += 1
         self.last_send = now
+        if not counts:
+            return
         self.chat_last[chat_id] = now
         self.buckets[chat_id] = (max(0.0, self._tokens(chat_id, now) - 1.0), now)
         if len(self.chat_last) > 50_000:  # forget chats idle for longer than the interval (their bucket is full)
@@ -404,10 +411,12 @@ class _Pacer:
             self.chat_last = {c: t for c, t in self.chat_last.items() if t > horizon}
             self.buckets = {c: b for c, b in self.buckets.items() if c in self.chat_last}
 
-    def done(self, chat_id: int, now: float) -> None:
+    def done(self, chat_id: int, now: float, counts: bool = True) -> None:
         """A send completed: the per-chat interval, the chat's refill and the rolling second count from here."""
         self.in_flight = max(0, self.in_flight - 1)
         self.window.append(now)
+        if not counts:
+            return
         self.chat_last[chat_id] = max(self.chat_last.get(chat_id, now), now)
         tokens, at = self.buckets.get(chat_id, (float(self.burst) - 1.0, now))
         self.buckets[chat_id] = (tokens, max(at, now))
@@ -713,7 +722,8 @@ class Dispatcher:
             queue.append(row)
         head = queue[0]
         if row.chat_id not in run.busy and (row.chat_id not in run.entry or head is row):
-            run.push(row.chat_id, self.pacer.chat_ready_at(row.chat_id, head.priority), head.priority)
+            ready = self.pacer.chat_ready_at(row.chat_id, head.priority, _new_message(head))
+            run.push(row.chat_id, ready, head.priority)
         return out
 
     def _launch(self, run: _Run, wake: asyncio.Event) -> None:
@@ -729,9 +739,10 @@ class Dispatcher:
                 run.queues.pop(chat_id, None)
                 continue
             row = queue.popleft()
+            joined = _join_waiting(row, queue)
             run.busy.add(chat_id)
-            self.pacer.record(chat_id, now_m)
-            task = asyncio.create_task(self._send_one(run, row, wake))
+            self.pacer.record(chat_id, now_m, _new_message(row))
+            task = asyncio.create_task(self._send_one(run, row, wake, joined))
             run.tasks.add(task)
 
     def _next_wake(self, run: _Run, next_claim: float | None) -> float:
@@ -755,34 +766,46 @@ class Dispatcher:
                 return lane
         return None
 
-    async def _send_one(self, run: _Run, row: OutboxRow, wake: asyncio.Event) -> None:
+    async def _send_one(
+        self, run: _Run, row: OutboxRow, wake: asyncio.Event, joined: Sequence[OutboxRow] = ()
+    ) -> None:
+        """Send one row (with the rows `joined` to it: one message, their texts one per line)."""
         try:
             try:
-                result = await self.sender.send(row)
+                sent = row
+                if joined:
+                    text = "\n".join(str(r.payload["text"]) for r in (row, *joined))
+                    sent = replace(row, payload={**row.payload, "text": text})
+                result = await self.sender.send(sent)
             except Exception as exc:  # a sender bug or a network error: transient
                 log.warning("outbox: send of row %s raised %s", row.id, type(exc).__name__)
                 result = SendResult.failure(f"{type(exc).__name__}: {exc}"[:255])
             if result.retry_after is not None:
                 run.stats.rate_limited += 1
                 self.pacer.pause(result.retry_after, time.monotonic())
-                _put_back(run.queues.setdefault(row.chat_id, deque()), row)  # still claimed: try again after
+                for again in (*reversed(joined), row):  # still claimed: try again after, in order
+                    _put_back(run.queues.setdefault(row.chat_id, deque()), again)
                 if result.retry_after > self.lease.total_seconds() / 4:
                     await asyncio.to_thread(self._release, run.clear())
             else:
                 held_for_chat = list(run.queues.get(row.chat_id, ())) if result.blocked else []
                 outcome = await asyncio.to_thread(self._record, row, result, [r.id for r in held_for_chat])
                 setattr(run.stats, outcome, getattr(run.stats, outcome) + 1)
+                for other in joined:  # the same message: the same outcome
+                    outcome = await asyncio.to_thread(self._record, other, result, [])
+                    setattr(run.stats, outcome, getattr(run.stats, outcome) + 1)
                 if result.blocked:
                     run.stats.blocked += 1
                     run.stats.dropped += len(held_for_chat)
                     run.queues.pop(row.chat_id, None)
         finally:
-            self.pacer.done(row.chat_id, time.monotonic())
+            self.pacer.done(row.chat_id, time.monotonic(), _new_message(row))
             run.busy.discard(row.chat_id)
             queue = run.queues.get(row.chat_id)
             if queue:
                 head = queue[0]
-                run.push(row.chat_id, self.pacer.chat_ready_at(row.chat_id, head.priority), head.priority)
+                ready = self.pacer.chat_ready_at(row.chat_id, head.priority, _new_message(head))
+                run.push(row.chat_id, ready, head.priority)
             else:
                 run.queues.pop(row.chat_id, None)
             task = asyncio.current_task()
@@ -955,6 +978,36 @@ class Dispatcher:
             session.execute(
                 update(_T).where(_T.c.id.in_(also_drop), _T.c.status == OutboxStatus.sending.value).values(**blocked)
             )
+
+
+def _joinable(row: OutboxRow) -> bool:
+    """A text alone (no buttons, file or edit) whose enqueuer allowed it to share a message ("join")."""
+    payload = row.payload or {}
+    return bool(payload.get("join")) and isinstance(payload.get("text"), str) and not (
+        payload.keys() & {"buttons", "photo", "document", "edit"}
+    )
+
+
+def _join_waiting(row: OutboxRow, queue: deque[OutboxRow]) -> list[OutboxRow]:
+    """The joinable texts of the same lane waiting right behind a joinable row, taken off the chat's queue:
+    when a chat's limit holds messages back (a relay who receives faster than Telegram lets one chat get),
+    they leave together as one message, in order, instead of one per second."""
+    joined: list[OutboxRow] = []
+    if not _joinable(row):
+        return joined
+    length = len(row.payload["text"])
+    while queue and _joinable(queue[0]) and queue[0].priority == row.priority:
+        extra = len(queue[0].payload["text"]) + 1
+        if length + extra > MAX_TEXT:
+            break
+        length += extra
+        joined.append(queue.popleft())
+    return joined
+
+
+def _new_message(row: OutboxRow) -> bool:
+    """False for an edit of a message already in the chat: Telegram's per-chat limit is about new messages."""
+    return "edit" not in (row.payload or {})
 
 
 def _first_ordinary(queue: deque[OutboxRow]) -> int:

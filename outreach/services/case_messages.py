@@ -82,7 +82,7 @@ def _relay(
             clock,
             f"{key}:{index}",
             chat_id,
-            {"text": part},
+            {"text": part, "join": True},  # a burst to one chat may leave as one message
             kind=RELAY_KIND,
             staff_id=staff_id,
             resident_id=resident_id,

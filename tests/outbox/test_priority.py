@@ -285,3 +285,31 @@ class TestAfterSentHooks:
         assert by_key(engine)["card"].status == OutboxStatus.sent
         with Session(engine) as session:
             assert session.execute(select(AuditLog).where(AuditLog.action == "half_done")).first() is None
+
+
+class TestJoining:
+    async def test_relayed_texts_held_by_the_chat_limit_leave_together_in_order(
+        self, engine: Engine, clock: FrozenClock
+    ) -> None:
+        """Five relayed lines waiting for one relay's chat leave as one message (one line each, in order)
+        instead of one per second; a photo is never joined and keeps its place; every row is sent."""
+        for n in range(5):
+            put(engine, clock, f"relay{n}", chat_id=7, priority=True, kind="handoff_relay", join=True)
+        put(engine, clock, "photo", chat_id=7, priority=True, kind="handoff_relay", photo={"file_id": "AgAD"})
+        put(engine, clock, "after", chat_id=7, priority=True, kind="handoff_relay", join=True)
+        sender = RecordingSender()
+        dispatcher = Dispatcher(engine, clock, sender, rate=30, per_chat_interval=0.2, priority_burst=1)
+        stats = await dispatcher.run_once(budget=10)
+        texts = [row.payload.get("text") for row in sender.sent]
+        assert texts[0] == "\n".join(f"message relay{n}" for n in range(5))  # waited together: one message
+        assert [row.key for row in sender.sent[1:]] == ["photo", "after"]  # a file is never joined, order kept
+        assert stats.sent == 7
+        assert {row.status for row in by_key(engine).values()} == {OutboxStatus.sent}
+
+    async def test_texts_with_buttons_or_not_marked_are_never_joined(self, engine: Engine, clock: FrozenClock) -> None:
+        put(engine, clock, "a", chat_id=8, priority=True, join=True)
+        put(engine, clock, "b", chat_id=8, priority=True)
+        put(engine, clock, "c", chat_id=8, priority=True, join=True, buttons=[["Oui", "x:1"]])
+        sender = RecordingSender()
+        await Dispatcher(engine, clock, sender, rate=30, per_chat_interval=0.05, priority_burst=1).run_once(budget=5)
+        assert [row.payload["text"] for row in sender.sent] == ["message a", "message b", "message c"]
