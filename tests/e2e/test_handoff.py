@@ -16,11 +16,12 @@ from sqlmodel import select
 
 from bot import staff as staff_bot
 from db.engine import UnitOfWork
-from db.models import AuditLog, Handoff, HandoffOutcome, HandoffStatus, StaffRole
+from db.models import AuditLog, Handoff, HandoffCard, HandoffOutcome, HandoffStatus, StaffRole
 from outreach import texts
 from outreach.clock import FrozenClock
 from outreach.services import residents
 from outreach.services import staff as staff_service
+from tests.booking.test_crash import eventually
 from tests.conftest import BotHarness, RasaStack, bot_running
 from tests.e2e.test_conversation import consent
 
@@ -149,8 +150,11 @@ class TestCards:
             assert "je veux parler a une vraie personne" in card.text  # the last exchanges
             assert card.buttons == [texts.CARD_TAKE, texts.CARD_LATER]
         assert not [m for m in await ines.drain() + await busy.drain() if texts.CARD_TAKE in m.buttons]
-        with team.uow() as uow:  # each card is a staff access to the resident's data
-            assert len(uow.session.exec(select(AuditLog).where(AuditLog.action == "handoff_card")).all()) == 2
+        def audited() -> int:  # each card is a staff access to the resident's data, written once it is sent
+            with team.uow() as uow:
+                return len(uow.session.exec(select(AuditLog).where(AuditLog.action == "handoff_card")).all())
+
+        await eventually(lambda: audited() == 2, 10, "an audit row per card delivered")
 
     async def test_five_relays_press_at_once_and_exactly_one_wins(self, team: Team) -> None:
         names = ["Samia", "Yannick", "Léa", "Hugo", "Nora"]
@@ -158,6 +162,12 @@ class TestCards:
         amina = await team.resident(1001, "Amina")
         await ask_for_someone(amina)
         cards = [await card_of(relay) for relay in relays]
+
+        def recorded() -> int:  # the outbox records each card's message (to edit it) once Telegram took it
+            with team.uow() as uow:
+                return len(uow.session.exec(select(HandoffCard)).all())
+
+        await eventually(lambda: recorded() == len(relays), 10, "every card recorded")
         await asyncio.gather(*(r.press(texts.CARD_TAKE, message=c) for r, c in zip(relays, cards, strict=True)))
         [case] = team.cases()
         assert case.status == HandoffStatus.claimed and case.staff_id is not None
