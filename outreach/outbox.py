@@ -453,6 +453,7 @@ class _Run:
     lanes: tuple[list[tuple[float, int, int]], list[tuple[float, int, int]]] = field(default_factory=lambda: ([], []))
     entry: dict[int, int] = field(default_factory=dict)  # chat → seq of its live heap entry (others are stale)
     busy: set[int] = field(default_factory=set)  # chats with a send in flight
+    sending: set[int] = field(default_factory=set)  # ids of the rows in flight, until their result is recorded
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     seq: int = 0
     stats: DispatchStats = field(default_factory=DispatchStats)
@@ -460,6 +461,10 @@ class _Run:
     @property
     def held(self) -> int:
         return sum(len(q) for q in self.queues.values())
+
+    def has(self, row: OutboxRow) -> bool:
+        """This run holds the row already (waiting in its chat's queue, or in flight)."""
+        return row.id in self.sending or any(held.id == row.id for held in self.queues.get(row.chat_id, ()))
 
     def push(self, chat_id: int, ready_at: float, priority: bool) -> None:
         self.seq += 1
@@ -684,7 +689,10 @@ class Dispatcher:
         return run.stats
 
     async def _take(self, run: _Run, rows: list[OutboxRow], dropped: int) -> None:
-        """Claimed rows into the run's memory; what one chat cannot take within the lease goes back."""
+        """Claimed rows into the run's memory; what one chat cannot take within the lease goes back. A row
+        this run already holds or is sending (its lease ran out while it waited: a slow machine, a long
+        per-chat queue) was claimed again by ourselves: it is not taken twice."""
+        rows = [row for row in rows if not run.has(row)]
         run.stats.claimed += len(rows)
         run.stats.dropped += dropped
         overflow = [row_id for row in rows for row_id in self._hold(run, row)]
@@ -740,6 +748,7 @@ class Dispatcher:
                 continue
             row = queue.popleft()
             joined = _join_waiting(row, queue)
+            run.sending.update(r.id for r in (row, *joined))
             run.busy.add(chat_id)
             self.pacer.record(chat_id, now_m, _new_message(row))
             task = asyncio.create_task(self._send_one(run, row, wake, joined))
@@ -800,6 +809,7 @@ class Dispatcher:
                     run.queues.pop(row.chat_id, None)
         finally:
             self.pacer.done(row.chat_id, time.monotonic(), _new_message(row))
+            run.sending.difference_update(r.id for r in (row, *joined))
             run.busy.discard(row.chat_id)
             queue = run.queues.get(row.chat_id)
             if queue:

@@ -167,8 +167,8 @@ class TestWake:
         sender = TimedSender()
         dispatcher = Dispatcher(engine, clock, sender, rate=30)
         dispatcher.add_job(Scheduler(), seconds=1.0)  # no tick will come: only wake() can send
-        enqueued = time.monotonic()
         put(engine, clock, "relay", chat_id=5, priority=True)
+        enqueued = time.monotonic()  # committed: from here on it is the dispatcher's time
         dispatcher.wake()
         while "relay" not in sender.times:
             assert time.monotonic() - enqueued < 2, "wake() started no run"
