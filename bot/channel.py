@@ -179,11 +179,6 @@ async def find_resident(services: Services, user_id: int) -> ResidentView | None
         return residents.find(uow, services.clock, user_id)
 
 
-def resident_view(services: Services, resident_id: int) -> ResidentView | None:
-    with services.uow() as uow:
-        return residents.get(uow, resident_id)
-
-
 CONSENT_KEYBOARD = column([(texts.CONSENT_ACCEPT, "c:yes"), (texts.CONSENT_REFUSE, "c:no")])
 
 

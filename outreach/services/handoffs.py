@@ -446,16 +446,6 @@ def add_note(uow: UnitOfWork, clock: Clock, staff: StaffView, note: str) -> bool
 # ---------------------------------------------------------------- cards
 
 
-def record_card(
-    uow: UnitOfWork, clock: Clock, case_id: int, staff_id: int, chat_id: int, message_id: int, *, commit: bool = True
-) -> None:
-    uow.session.add(
-        HandoffCard(handoff_id=case_id, staff_id=staff_id, chat_id=chat_id, message_id=message_id, sent_at=clock.now())
-    )
-    if commit:
-        uow.commit()
-
-
 def card_delivered(
     session: Session, case_id: int, staff_id: int, chat_id: int, message_id: int, now: dt.datetime
 ) -> None:
