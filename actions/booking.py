@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.channel import run
+from actions.fallback import confirm_if_close
 from outreach.services import booking_dialogue as dialogue
 
 BOOKING_INTENTS = ("book_appointment", "reschedule_appointment", "cancel_appointment", "my_appointments")
@@ -34,6 +35,8 @@ class ActionBooking(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         intent, text = last_request(tracker)
+        if intent in ("reschedule_appointment", "cancel_appointment") and confirm_if_close(dispatcher, tracker):
+            return []
         if intent == "book_appointment":
             run(dispatcher, tracker, dialogue.start, wish=text)
         elif intent == "reschedule_appointment":

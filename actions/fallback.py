@@ -1,4 +1,6 @@
-"""The fallback ladder: first miss → rephrase with topic buttons; second miss in a row → a person takes over."""
+"""The fallback ladder. A message the NLU is unsure of: the resident chooses between the likely intents
+(outreach/services/understanding.py); nothing likely: rephrase with topic buttons; the second miss in a row: a
+person takes over."""
 
 from __future__ import annotations
 
@@ -7,9 +9,23 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import runtime
+from actions.channel import resident_of, say
 from actions.handoff import hand_off
+from outreach import texts
+from outreach.services import understanding
 
 FALLBACK_INTENT = "nlu_fallback"
+REPHRASE_BUTTONS = [
+    {"title": title, "payload": payload}
+    for title, payload in (
+        ("Mes droits", "/check_rights"),
+        ("Trouver un emploi", "/find_job"),
+        ("Logement", "/housing_help"),
+        ("Santé", "/health_cover"),
+        ("Parler à quelqu'un", "/talk_to_human"),
+    )
+]
 
 
 def consecutive_misses(events: list[dict[str, Any]]) -> int:
@@ -25,6 +41,12 @@ def consecutive_misses(events: list[dict[str, Any]]) -> int:
     return misses
 
 
+def ranking(tracker: Tracker) -> list[tuple[str, float]]:
+    """The latest message's intents with their confidences, best first, the fallback left out."""
+    found = (tracker.latest_message or {}).get("intent_ranking") or []
+    return [(str(i.get("name")), float(i.get("confidence") or 0)) for i in found if i.get("name") != FALLBACK_INTENT]
+
+
 class ActionFallbackLadder(Action):
     def name(self) -> str:
         return "action_fallback_ladder"
@@ -34,5 +56,34 @@ class ActionFallbackLadder(Action):
     ) -> list[dict[str, Any]]:
         if consecutive_misses(tracker.events) >= 2:  # a person takes over
             return hand_off(dispatcher, tracker, "fallback")
-        dispatcher.utter_message(response="utter_ask_rephrase")
+        resident = resident_of(tracker)
+        replies = []
+        if resident is not None:
+            rt = runtime.current()
+            with rt.uow() as uow:
+                replies = understanding.clarify(
+                    uow, rt.clock, tz=rt.settings.tz, resident_id=resident.id, ranking=ranking(tracker)
+                )
+        if replies:
+            say(dispatcher, replies)
+        else:
+            dispatcher.utter_message(text=texts.ASK_REPHRASE, buttons=REPHRASE_BUTTONS)
         return []
+
+
+def confirm_if_close(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """Before a weighty action (cancel an appointment, stop messages, erase…) read from typed words: when another
+    intent came close, the resident chooses (True: the question was asked, the action waits for the answer)."""
+    text = str((tracker.latest_message or {}).get("text") or "")
+    ranked = ranking(tracker)
+    if text.startswith("/") or not understanding.close_call(ranked):
+        return False
+    resident = resident_of(tracker)
+    if resident is None:
+        return False
+    rt = runtime.current()
+    with rt.uow() as uow:
+        replies = understanding.clarify(uow, rt.clock, tz=rt.settings.tz, resident_id=resident.id, ranking=ranked,
+                                        close=True)
+    say(dispatcher, replies)
+    return bool(replies)

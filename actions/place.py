@@ -6,15 +6,19 @@ import json
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions import aside, runtime
 from actions.booking import last_request
-from actions.channel import run
-from outreach import places
+from actions.channel import resident_of, run
+from outreach import places, texts
 from outreach.services import booking_dialogue as dialogue
+from outreach.services import residents
 
+TALK_BUTTON = {"title": "Parler à quelqu'un", "payload": "/talk_to_human"}
+RIGHTS_BUTTON = {"title": "Faire le point sur mes droits", "payload": "/check_rights"}
 CANCEL_BUTTONS = [
     {"title": "Je ne sais pas", "payload": "/dont_know"},
     {"title": "Annuler", "payload": "/cancel"},
@@ -23,6 +27,22 @@ CANCEL_BUTTONS = [
 
 def inform(slot: str, value: str) -> str:
     return "/inform" + json.dumps({slot: value}, ensure_ascii=False)
+
+
+def _mentioned(tracker: Tracker) -> tuple[str | None, str | None]:
+    """The place the booking request names, if any."""
+    _, wish = last_request(tracker, ("book_appointment",))
+    return places.mentioned_place(wish) if wish else (None, None)
+
+
+def _place_known(tracker: Tracker) -> bool:
+    if _mentioned(tracker)[0] is not None:
+        return True
+    resident = resident_of(tracker)
+    if resident is None:
+        return False
+    with runtime.current().uow() as uow:
+        return residents.place_of(uow, resident.id) is not None
 
 
 class ValidateWhereForm(FormValidationAction):
@@ -34,25 +54,42 @@ class ValidateWhereForm(FormValidationAction):
     ) -> list[str]:
         if tracker.get_slot("commune") in (places.OTHER, places.UNKNOWN):
             return ["commune"]  # no quartier to ask about
+        if tracker.get_slot("commune") is None and _place_known(tracker):
+            return []  # said in the request ("un rdv, j'habite à la Fontaine d'Ouche"), or known from before
         return domain_slots
 
     def validate_commune(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        commune = places.resolve_commune(str(value or ""))
+        commune, quartier = places.resolve_place(str(value or ""))  # a quartier answers it too
         if commune is None:
-            dispatcher.utter_message(response="utter_commune_not_understood")
+            if not aside.answer(dispatcher, tracker, aside.WHY_PLACE):
+                dispatcher.utter_message(text=texts.COMMUNE_NOT_UNDERSTOOD)
             return {"commune": None}
-        return {"commune": commune}
+        return {"commune": commune, **({"quartier": quartier} if quartier else {})}
 
     def validate_quartier(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         quartier = places.resolve_quartier(str(value or ""), tracker.get_slot("commune"))
         if quartier is None:
-            dispatcher.utter_message(response="utter_quartier_not_understood")
+            if not aside.answer(dispatcher, tracker, aside.WHY_PLACE):
+                dispatcher.utter_message(text=texts.QUARTIER_NOT_UNDERSTOOD)
             return {"quartier": None}
         return {"quartier": quartier}
+
+
+class ActionAskCommune(Action):
+    """Question 1: the communes of the territories as buttons; a quartier's name is understood too."""
+
+    def name(self) -> str:
+        return "action_ask_commune"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        buttons = [{"title": c.name, "payload": inform("commune", c.name)} for c in places.communes()]
+        buttons.append({"title": "Une autre commune", "payload": inform("commune", places.OTHER)})
+        dispatcher.utter_message(text=texts.ASK_COMMUNE, buttons=buttons + CANCEL_BUTTONS)
+        return []
 
 
 class ActionAskQuartier(Action):
@@ -65,7 +102,7 @@ class ActionAskQuartier(Action):
         commune = tracker.get_slot("commune") or ""
         buttons = [{"title": q.name, "payload": inform("quartier", q.id)} for q in places.quartiers_of(commune)]
         buttons.append({"title": "Un autre quartier", "payload": inform("quartier", places.NONE_OF_THESE)})
-        dispatcher.utter_message(response="utter_ask_quartier", buttons=buttons + CANCEL_BUTTONS, commune=commune)
+        dispatcher.utter_message(text=texts.ASK_QUARTIER.format(commune=commune), buttons=buttons + CANCEL_BUTTONS)
         return []
 
 
@@ -77,12 +114,20 @@ class ActionPlaceDone(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         commune, quartier = tracker.get_slot("commune"), tracker.get_slot("quartier")
+        _, wish = last_request(tracker, ("book_appointment",))
+        events: list[EventType] = []
+        if commune is None:
+            commune, quartier = _mentioned(tracker)
+            if commune is not None:
+                events = [SlotSet("commune", commune), SlotSet("quartier", quartier)]
+            elif _place_known(tracker):  # known from before: straight to the topic and the slots
+                run(dispatcher, tracker, dialogue.start, wish=wish)
+                return []
         if commune in (None, places.UNKNOWN):
-            dispatcher.utter_message(response="utter_place_unknown")
+            dispatcher.utter_message(text=texts.PLACE_UNKNOWN, buttons=[TALK_BUTTON])
             return []
         if commune == places.OTHER:
-            dispatcher.utter_message(response="utter_place_outside")
+            dispatcher.utter_message(text=texts.PLACE_OUTSIDE, buttons=[RIGHTS_BUTTON, TALK_BUTTON])
             return []
-        _, wish = last_request(tracker, ("book_appointment",))
         run(dispatcher, tracker, dialogue.start_at_place, commune=commune, quartier=quartier, wish=wish)
-        return []
+        return events

@@ -8,6 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.channel import run
+from actions.fallback import confirm_if_close
 from outreach.services import privacy
 
 
@@ -16,7 +17,8 @@ class ActionStopMessages(Action):
         return "action_stop_messages"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        run(dispatcher, tracker, privacy.stop)
+        if not confirm_if_close(dispatcher, tracker):
+            run(dispatcher, tracker, privacy.stop)
         return []
 
 
@@ -25,5 +27,6 @@ class ActionMyData(Action):
         return "action_my_data"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        run(dispatcher, tracker, privacy.summary)
+        if not confirm_if_close(dispatcher, tracker):
+            run(dispatcher, tracker, privacy.summary)
         return []

@@ -15,11 +15,12 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import runtime
+from actions import aside, runtime
 from actions.channel import resident_of, say
 from actions.handoff import hand_off
 from outreach import places, texts
-from outreach.screening import questions
+from outreach.places import fold
+from outreach.screening import prefill, questions
 from outreach.services import screening_done
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,20 @@ COMMUNE_SLOT_VALUES = {c.name for c in places.communes()}
 
 
 def _answers(tracker: Tracker) -> dict[str, Any]:
-    return {slot: tracker.get_slot(slot) for slot in ("commune", "quartier", "s_ask_commune", *questions.SLOTS)}
+    slots = ("commune", "quartier", "s_ask_commune", "s_children_count", *questions.SLOTS)
+    return {slot: tracker.get_slot(slot) for slot in slots}
+
+
+def _typed(tracker: Tracker) -> str:
+    """The resident's latest words: typed text, or the text a typed answer carried in an /inform payload."""
+    text = str((tracker.latest_message or {}).get("text") or "")
+    return "" if text.startswith("/") else text
+
+
+def _more_facts(text: str, answers: dict[str, Any], requested: str) -> dict[str, str]:
+    """What an answer says beyond its question ("je cherche du travail depuis 1 an"): the questions still empty."""
+    found = prefill.facts(text) if text else {}
+    return {slot: value for slot, value in found.items() if slot != requested and answers.get(slot) is None}
 
 
 def inform(slot: str, value: str) -> str:
@@ -58,13 +72,23 @@ class ValidateScreeningForm(FormValidationAction):
     def _validate(slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
         if value is None:
             return {slot: None}
-        understood = questions.understand(slot, str(value))
+        requested = slot == tracker.get_slot("requested_slot")
+        if slot == "commune":  # a quartier answers it too: "les grésilles", "Grésilles à Dijon"
+            commune, quartier = places.resolve_place(str(value))
+            if commune is not None:
+                return {"commune": commune, **({"quartier": quartier} if quartier else {})}
+            understood = None
+        else:
+            understood = questions.understand(slot, str(value))
         if understood is None:
-            if slot == tracker.get_slot("requested_slot"):
+            if requested and not aside.answer(dispatcher, tracker, questions.REASONS.get(slot)):
                 example = questions.BY_SLOT[slot].example
-                dispatcher.utter_message(response="utter_screening_not_understood", example=example)
+                dispatcher.utter_message(text=texts.SCREENING_NOT_UNDERSTOOD.format(example=example))
             return {slot: None}
-        return {slot: understood}
+        validated: dict[str, Any] = {slot: understood}
+        if requested:
+            validated |= _more_facts(str(value), _answers(tracker), slot)
+        return validated
 
 
 class _AskScreening:
@@ -79,12 +103,11 @@ class _AskScreening:
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         answers = _answers(tracker)
         question = questions.BY_SLOT[self.slot]
-        number, total = questions.progress(self.slot, answers)
         buttons = [{"title": title, "payload": inform(self.slot, value)} for title, value in question.buttons]
         if self.slot == "commune":
             buttons = [{"title": c.name, "payload": inform("commune", c.name)} for c in places.communes()]
             buttons.append({"title": "Une autre commune", "payload": inform("commune", places.OTHER)})
-        text = f"Question {number} sur {total} : {questions.text_of(question, answers)}"
+        text = f"{questions.progress_text(answers)}\n{questions.text_of(question, answers)}"
         dispatcher.utter_message(text=text, buttons=[*buttons, DONT_KNOW_BUTTON, CANCEL_BUTTON])
         return []
 
@@ -107,12 +130,29 @@ class ActionScreeningStart(Action):
         return "action_screening_start"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        dispatcher.utter_message(response="utter_screening_intro")
-        events: list[EventType] = [SlotSet(slot, None) for slot in questions.SLOTS]
+        text = _typed(tracker)
+        what = aside.faq_answer(tracker, any_intent=True) if aside.WHAT_IS.search(fold(text)) else None
+        if what is not None:  # "… la prime d'activité, qu'est-ce que c'est ?": the answer, then the screening
+            dispatcher.utter_message(response=what)
+        events: list[EventType] = [SlotSet(slot, None) for slot in (*questions.SLOTS, "s_children_count")]
         known = tracker.get_slot("commune") in COMMUNE_SLOT_VALUES | {places.OTHER}
+        facts = prefill.facts(text) if text else {}
+        noted = prefill.summary(facts, text) if facts else ""
+        if not known and text:  # "je suis aux Grésilles, j'ai droit à quoi ?"
+            commune, quartier = places.mentioned_place(text)
+            if commune in COMMUNE_SLOT_VALUES:
+                known = True
+                events += [SlotSet("commune", commune), SlotSet("quartier", quartier)]
+                where = places.quartier_name(quartier)
+                noted = ", ".join(part for part in (f"{where} ({commune})" if where else commune, noted) if part)
         if not known:
             events.append(SlotSet("commune", None))
         events.append(SlotSet("s_ask_commune", not known))
+        events += [SlotSet(slot, value) for slot, value in facts.items()]
+        if noted:  # what the message already said is not asked again
+            dispatcher.utter_message(text=texts.SCREENING_INTRO_NOTED.format(noted=noted))
+        else:
+            dispatcher.utter_message(text=texts.SCREENING_INTRO)
         return events
 
 

@@ -12,31 +12,33 @@ import json
 import subprocess
 import tempfile
 import time
+from pathlib import Path
 
 import yaml
 
 from bench.common import machine, percentile, publish
-from outreach import PROJECT_ROOT
+from outreach import PROJECT_ROOT, augment
 from outreach.rasa_model import model_path, rasa_env, train
 
-HELDOUT = PROJECT_ROOT / "tests" / "nlu" / "heldout" / "intents.yml"
+STRANGER = PROJECT_ROOT / "tests" / "nlu" / "stranger"
 OUTREACH = PROJECT_ROOT / ".venv" / "bin" / "outreach"
 
 
-def heldout_messages() -> list[str]:
-    data = yaml.safe_load(HELDOUT.read_text(encoding="utf-8"))
+def stranger_messages() -> list[str]:
+    """The stranger set's messages (tests/nlu/stranger): resident-style text the model was not trained on."""
     messages = []
-    for item in data["nlu"]:
-        for line in item.get("examples", "").splitlines():
-            line = line.strip()
-            if line.startswith("- "):
-                messages.append(line[2:])
+    for path in sorted(STRANGER.glob("*.yml")):
+        for item in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
+            for line in item.get("examples", "").splitlines():
+                line = line.strip()
+                if line.startswith("- "):
+                    messages.append(line[2:])
     return messages
 
 
 def parse_batch(count: int) -> dict[str, float]:
     """Feed `count` messages one line at a time; time each answer line as it comes back."""
-    pool = heldout_messages()
+    pool = stranger_messages()
     messages = [pool[i % len(pool)] for i in range(count)]
     started = time.perf_counter()
     process = subprocess.Popen(
@@ -75,9 +77,11 @@ def parse_batch(count: int) -> dict[str, float]:
 
 
 def training_time() -> float:
-    """Train from scratch into a temporary copy of the model path (the project's model is kept)."""
+    """Train from scratch as `outreach train` does (written examples + seeded variants) into a temporary
+    directory (the project's model is kept)."""
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
+        data = augment.build(PROJECT_ROOT / "nlu" / "data", Path(out) / "data")
         subprocess.run(
             [
                 str(PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"),
@@ -87,7 +91,7 @@ def training_time() -> float:
                 "--domain",
                 str(PROJECT_ROOT / "nlu" / "domain"),
                 "--data",
-                str(PROJECT_ROOT / "nlu" / "data"),
+                str(data),
                 str(PROJECT_ROOT / "stories"),
                 "--out",
                 out,

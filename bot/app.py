@@ -24,7 +24,7 @@ from telegram.ext import (
 from bot import conversation, router, staff
 from bot.channel import CONSENT_KEYBOARD, Services, ask_consent, find_resident, services_of
 from bot.conversation import MENU_COMMANDS, TALK_TO_HUMAN, show_my_data, stop_proactive
-from outreach import texts
+from outreach import options, texts
 from outreach.config import Settings
 from outreach.services import handoffs, residents
 from outreach.services import staff as staff_service
@@ -50,6 +50,8 @@ async def _in_case(services: Services, bot: object, update: Update, resident: Re
     if message.text and message.text.startswith("/fin"):
         await staff.end_by_resident(services, bot, message.chat_id, resident, case)
         return True
+    if message.text and await router.typed(services, bot, message.chat_id, resident, message.text, prefix="!terr:"):
+        return True  # "Troyes" typed at "Où habitez-vous ?" (a case not routed yet)
     await staff.resident_in_case(services, bot, message, resident, case)
     return True
 
@@ -89,6 +91,8 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             if resident is not None and resident.refused:
                 await message.reply_text(texts.REFUSED_REMINDER, reply_markup=CONSENT_KEYBOARD)
             else:
+                if text.strip():  # answered once the consent is given (kept in memory only until then)
+                    services.first_words.hold(chat.id, text.strip()[-NLU_MAX_CHARS:])
                 await ask_consent(update, context, first_time=resident is None)
             return
         if await _in_case(services, context.bot, update, resident):
@@ -97,6 +101,11 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             cut = text[-NLU_MAX_CHARS:]
             text = cut[cut.find(" ") + 1 :] if " " in cut else cut
             await message.reply_text(texts.LONG_MESSAGE)
+        if options.asks_for_a_person(text):  # always reaches a person, whatever else the message says
+            await staff.open_case(services, context.bot, chat.id, resident, "talk_to_human", said=text.strip())
+            return
+        if await router.typed(services, context.bot, chat.id, resident, text.strip()):
+            return  # a button typed, or a question about the results just shown
         await conversation.converse(services, context.bot, chat.id, resident, text.strip() or "?")
 
 

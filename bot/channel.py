@@ -55,6 +55,31 @@ class ChatGate:
         return "drop"
 
 
+class FirstWords:
+    """What a new resident wrote before accepting the consent, held in memory only (nothing is stored before the
+    consent) for a short while, and answered once they accept."""
+
+    def __init__(self, lifetime_seconds: float = 1800.0, capacity: int = 10_000) -> None:
+        self.lifetime = lifetime_seconds
+        self.capacity = capacity
+        self._held: collections.OrderedDict[int, tuple[float, str]] = collections.OrderedDict()
+
+    def hold(self, chat_id: int, text: str) -> None:
+        self._held.pop(chat_id, None)
+        self._held[chat_id] = (time.monotonic(), text)
+        while len(self._held) > self.capacity:
+            self._held.popitem(last=False)
+
+    def take(self, chat_id: int) -> str | None:
+        held = self._held.pop(chat_id, None)
+        if held is None or time.monotonic() - held[0] > self.lifetime:
+            return None
+        return held[1]
+
+    def drop(self, chat_id: int) -> None:
+        self._held.pop(chat_id, None)
+
+
 @dataclass
 class Services:
     """Everything handlers need; built once by the composition root."""
@@ -65,6 +90,7 @@ class Services:
     rasa: RasaClient
     rasa_retry_delays: Sequence[float] = (1, 2, 3, 5, 8, 13, 21)
     gate: ChatGate = field(default_factory=ChatGate)
+    first_words: FirstWords = field(default_factory=FirstWords)
     outbox_wake: Callable[[], None] | None = None  # the dispatcher's wake(): priority rows leave at once
 
     def uow(self) -> UnitOfWork:
@@ -98,7 +124,10 @@ async def send_replies(
     services: Services, bot: object, chat_id: int, resident: ResidentView, replies: Sequence[Reply]
 ) -> None:
     """Render channel-neutral replies: text split at 4096, buttons behind server-side tokens
-    ("b:<token>", their payloads stay on the server), documents. Custom payloads are not rendered."""
+    ("b:<token>", their payloads stay on the server), documents. Custom payloads are not rendered.
+    The buttons of these replies become the resident's keyboard: a typed answer is read against them first."""
+    shown: list[str] = []
+    reusable: list[Button] = []
     for reply in replies:
         if not reply.text:
             if reply.document is not None:
@@ -108,7 +137,10 @@ async def send_replies(
             continue
         keyboard = None
         if reply.buttons:
-            keyboard = column(_callback_data(services, resident, reply.buttons))
+            rows = _callback_data(services, resident, reply.buttons)
+            shown += [data.removeprefix("b:") for _, data in rows if data.startswith("b:")]
+            reusable += [b for b in reply.buttons if b.payload.startswith(privacy.CHANNEL_PREFIX)]
+            keyboard = column(rows)
         chunks = split_text(reply.text) or ["…"]
         for index, chunk in enumerate(chunks):
             last = index == len(chunks) - 1
@@ -117,6 +149,9 @@ async def send_replies(
             await bot.send_document(  # type: ignore[attr-defined]
                 chat_id, reply.document.content, filename=reply.document.filename
             )
+    if replies:
+        with services.uow() as uow:
+            residents.show_keyboard(uow, resident.id, shown, reusable)
 
 
 UseCase = Callable[..., "list[Reply] | None"]

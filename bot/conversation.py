@@ -89,10 +89,12 @@ async def consent_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
                 language=user.language_code,
             )
         await close_keyboard(query, texts.CONSENT_ACCEPT if accepted else texts.CONSENT_REFUSE)
+        first_words = services.first_words.take(chat.id)
         if not accepted:
             await context.bot.send_message(chat.id, texts.CONSENT_REFUSED)
             return
-        await converse(services, context.bot, chat.id, resident, "/greet")
+        # what they asked before the consent, if anything ("bonjour" gets the greeting all the same)
+        await converse(services, context.bot, chat.id, resident, first_words or "/greet")
 
 
 async def show_my_data(
@@ -134,23 +136,31 @@ async def data_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE, choic
         await expired_button(update, context)
         return
     await query.answer()
+    titles = {"erase": texts.DATA_ERASE, "erase!": texts.DATA_ERASE_YES, "keep": texts.DATA_ERASE_NO}
+    if choice in titles:
+        await close_keyboard(query, titles[choice])
+    if choice == "erase!":  # not while a message of this chat is being answered
+        async with services.gate.lock(chat_id):
+            await data_choice(services, context.bot, chat_id, resident, choice)
+    else:
+        await data_choice(services, context.bot, chat_id, resident, choice)
+
+
+async def data_choice(services: Services, bot: object, chat_id: int, resident: ResidentView, choice: str) -> None:
+    """A choice of /donnees, pressed or typed ("tout effacer", then "oui"): export, erase (confirmed), keep."""
     if choice == "export":
         with services.uow() as uow:
             content = residents.export_json(uow, services.clock, resident.id)
-        await context.bot.send_document(
+        await bot.send_document(  # type: ignore[attr-defined]
             chat_id, content, filename="mes-donnees.json", caption=texts.DATA_EXPORT_CAPTION
         )
     elif choice == "erase":
-        await close_keyboard(query, texts.DATA_ERASE)
-        await send_replies(services, context.bot, chat_id, resident, privacy.confirm_erase())
-    elif choice == "erase!":
-        await close_keyboard(query, texts.DATA_ERASE_YES)
-        async with services.gate.lock(chat_id):
-            with services.uow() as uow:
-                public_id = residents.erase(uow, services.clock, resident.id)
-            if public_id:
-                await services.rasa.forget(public_id)
-        await context.bot.send_message(chat_id, texts.DATA_ERASED)
+        await send_replies(services, bot, chat_id, resident, privacy.confirm_erase())
+    elif choice == "erase!":  # the caller holds the chat's lock
+        with services.uow() as uow:
+            public_id = residents.erase(uow, services.clock, resident.id)
+        if public_id:
+            await services.rasa.forget(public_id)
+        await bot.send_message(chat_id, texts.DATA_ERASED)  # type: ignore[attr-defined]
     else:
-        await close_keyboard(query, texts.DATA_ERASE_NO)
-        await context.bot.send_message(chat_id, texts.DATA_KEPT)
+        await bot.send_message(chat_id, texts.DATA_KEPT)  # type: ignore[attr-defined]

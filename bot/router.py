@@ -11,12 +11,13 @@
     s:<verb>[:<number>[:<rest>…]]         staff buttons
 
 Channel verbs (payloads of "b:" tokens, never sent to Rasa): topic, slot, more, cancel, cancel!, keep,
-change, ics (booking), terr, sat (a case), why, how (a screening's results).
+change, ics, book (booking), terr, sat (a case), why, how (a screening's results).
 Anything else is forged or stale: "Ce bouton n'est plus valable"."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 
 from telegram import Update
@@ -24,12 +25,16 @@ from telegram.ext import ContextTypes
 
 from bot import campaigns, conversation, staff
 from bot.channel import Services, close_keyboard, expired_button, find_resident, run, send_replies, services_of
+from db.engine import UnitOfWork
 from db.models import AppointmentChannel
 from outreach import booking_texts as btexts
 from outreach import campaigns as campaign_rules
 from outreach import texts
+from outreach.dates import parse_wish
+from outreach.replies import Button
+from outreach.screening import questions
 from outreach.services import booking_dialogue as dialogue
-from outreach.services import followups, privacy, residents
+from outreach.services import followups, privacy, residents, results_questions
 from outreach.services.residents import ResidentView
 
 TOKEN = re.compile(r"[A-Za-z0-9_-]{1,24}")
@@ -84,12 +89,81 @@ async def _token_button(update: Update, context: ContextTypes.DEFAULT_TYPE, toke
             return
         await query.answer()
         await close_keyboard(query, button.title)
-        if button.payload.startswith("!"):
-            await channel_verb(services, context.bot, chat_id, resident, button.payload[1:])
-        elif button.payload == conversation.TALK_TO_HUMAN:  # "Parler à quelqu'un", on every menu
-            await staff.open_case(services, context.bot, chat_id, resident, "button")
-        else:
-            await conversation.converse(services, context.bot, chat_id, resident, button.payload)
+        await press(services, context.bot, chat_id, resident, button)
+
+
+async def press(
+    services: Services, bot: object, chat_id: int, resident: ResidentView, button: Button, typed: str = ""
+) -> None:
+    """A button's payload, pressed or typed: to the channel ("!verb"), to a person, or to Rasa. A typed answer to a
+    form's question goes to the form in the resident's own words (/inform{"<slot>": "<typed>"}), so that what it
+    says beyond the choice ("je cherche du travail depuis 1 an") is kept."""
+    if button.payload.startswith("!"):
+        await channel_verb(services, bot, chat_id, resident, button.payload[1:])
+    elif button.payload.startswith(privacy.CHANNEL_PREFIX) and button.payload[2:] in privacy.CHOICES:
+        await conversation.data_choice(services, bot, chat_id, resident, button.payload[2:])
+    elif button.payload == conversation.TALK_TO_HUMAN:  # "Parler à quelqu'un", on every menu
+        await staff.open_case(services, bot, chat_id, resident, "button")
+    elif typed and (slot := _form_slot(button.payload)):
+        await conversation.converse(services, bot, chat_id, resident, "/inform" + json.dumps({slot: typed[:300]}))
+    else:
+        await conversation.converse(services, bot, chat_id, resident, button.payload)
+
+
+def _slot_meant(
+    uow: UnitOfWork, services: Services, resident: ResidentView, pairs: list[tuple[str | None, Button]], text: str
+) -> Button | None:
+    """At the proposed slots, a day or a time typed ("mercredi 9h"): the first slot shown in that window, spent as
+    if pressed."""
+    slots = [(token, b) for token, b in pairs if token and b.payload.startswith("!slot:") and b.payload.endswith(":p")]
+    if not slots:
+        return None
+    wish = parse_wish(text, services.clock.now(), services.settings.tz)
+    if wish is None:
+        return None
+    for token, button in slots:
+        epoch = button.payload.split(":")[2]
+        if epoch.isdigit() and wish.contains(dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC)):
+            return residents.redeem_button(uow, services.clock, resident.id, token)
+    return None
+
+
+def _form_slot(payload: str) -> str | None:
+    """The slot a form's button answers (/inform{"s_couple": "non"} → "s_couple")."""
+    if not payload.startswith("/inform{"):
+        return None
+    try:
+        answered = json.loads(payload.removeprefix("/inform"))
+    except ValueError:
+        return None
+    return next(iter(answered), None) if isinstance(answered, dict) and len(answered) == 1 else None
+
+
+async def typed(
+    services: Services, bot: object, chat_id: int, resident: ResidentView, text: str, *, prefix: str = ""
+) -> bool:
+    """A typed message read against the buttons of the bot's latest turn, before Rasa: a choice among them
+    ("caf" at "C'est à quel sujet ?", "Troyes" at "Où habitez-vous ?"), or a question about the results just shown
+    ("pourquoi ?"). True when answered here. With `prefix`, only the buttons whose payload starts with it."""
+    with services.uow() as uow:
+        keyboard = residents.keyboard(uow, services.clock, resident.id)
+        pairs = [(token, b) for token, b in keyboard if b.payload.startswith(prefix)]
+        shown = [b for _, b in pairs]
+        if not shown:
+            return False
+        button = residents.typed_choice(uow, services.clock, resident.id, text, prefix=prefix)
+        if button is None and not prefix:
+            button = _slot_meant(uow, services, resident, pairs, text)
+    if button is not None:
+        await press(services, bot, chat_id, resident, button, typed=text)
+        return True
+    if prefix:
+        return False
+    asked = {slot for b in shown if (slot := _form_slot(b.payload))}
+    if len(asked) == 1 and questions.is_answer(slot := asked.pop(), text):  # "les grésilles" at "quelle commune ?"
+        await conversation.converse(services, bot, chat_id, resident, "/inform" + json.dumps({slot: text[:300]}))
+        return True
+    return await run(services, bot, chat_id, resident, results_questions.answer, text=text, keyboard=shown)
 
 
 async def channel_verb(services: Services, bot: object, chat_id: int, resident: ResidentView, payload: str) -> None:
@@ -114,9 +188,17 @@ async def channel_verb(services: Services, bot: object, chat_id: int, resident: 
         )
     elif verb == "more" and len(args) == 3 and n[0] is not None and n[2] is not None:
         await run(
-            services, bot, chat_id, resident, dialogue.propose, topic=_topic(args[1]), offset=min(n[0], 30),
+            services,
+            bot,
+            chat_id,
+            resident,
+            dialogue.propose,
+            topic=_topic(args[1]),
+            offset=min(n[0], 30),
             reschedule_of=n[2],
         )
+    elif verb == "book":
+        await run(services, bot, chat_id, resident, dialogue.start, wish=":".join(args), another=True)
     elif verb == "cancel" and n and n[0] is not None:
         await run(services, bot, chat_id, resident, dialogue.ask_cancel, appointment_id=n[0])
     elif verb == "cancel!" and n and n[0] is not None:
@@ -156,7 +238,12 @@ async def _outbox_button(update: Update, context: ContextTypes.DEFAULT_TYPE, dat
             parts = data.split(":")
             if len(parts) == 3 and parts[2].isdigit():
                 handled = await run(
-                    services, context.bot, chat_id, resident, dialogue.reminder, action=parts[1],
+                    services,
+                    context.bot,
+                    chat_id,
+                    resident,
+                    dialogue.reminder,
+                    action=parts[1],
                     appointment_id=int(parts[2]),
                 )
     if not handled:

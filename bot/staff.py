@@ -142,10 +142,15 @@ async def staff_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 # ---------------------------------------------------------------- cards
 
 
-async def open_case(services: Services, bot: object, chat_id: int, resident: ResidentView, source: str) -> None:
-    """Hand the resident to a person ("Parler à quelqu'un", a campaign's button): the case, its cards, a
-    plain word on when someone answers; Rasa is paused until the case ends."""
+async def open_case(
+    services: Services, bot: object, chat_id: int, resident: ResidentView, source: str, said: str = ""
+) -> None:
+    """Hand the resident to a person ("Parler à quelqu'un", a campaign's button, a request in words): the case,
+    its cards (with what the resident just `said`), a plain word on when someone answers; Rasa is paused until
+    the case ends."""
     exchanges = await services.rasa.last_exchanges(resident.public_id)
+    if said:
+        exchanges = [*exchanges, ("habitant", said)][-10:]
     with services.uow() as uow:
         opened = handoff_dialogue.open_case(
             uow, services.clock, tz=services.settings.tz, resident_id=resident.id, source=source, exchanges=exchanges

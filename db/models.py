@@ -97,6 +97,9 @@ class Resident(SQLModel, table=True):
     unreachable_at: dt.datetime | None = _dt()
     last_seen_at: dt.datetime | None = _dt()
     created_at: dt.datetime = Field(sa_type=UTCDateTime(), nullable=False)
+    # The buttons of the bot's latest turn (JSON: {"batches": [button_token.batch…], "channel": [[title, payload]…]});
+    # None when that turn showed none. A typed answer is first read against them (outreach/options.py).
+    keyboard: str | None = Field(default=None, max_length=600)
 
     @property
     def has_consented(self) -> bool:
@@ -211,6 +214,7 @@ class ButtonToken(SQLModel, table=True):
     title: str = Field(max_length=64)
     payload: str = Field(max_length=512)
     created_at: dt.datetime = Field(sa_type=UTCDateTime(), nullable=False)
+    position: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # its order in the message
 
 
 class OutboxMessage(SQLModel, table=True):

@@ -29,6 +29,8 @@ MONTHS = [
 MONTHS_SHORT = ["janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."]
 
 # Topics of a permanence (short codes, close to the Rasa intents) and how to say them.
+ALREADY_BOOKED = "Voici vos rendez-vous prévus. Vous voulez en prendre un autre ?"
+
 TOPICS: dict[str, str] = {
     "droits": "vos droits (CAF, RSA, prime d'activité…)",
     "emploi": "l'emploi et la formation",

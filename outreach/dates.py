@@ -105,8 +105,31 @@ def _day_window(text: str, today: dt.date) -> tuple[dt.date, dt.date] | None:
     return parsed.date(), parsed.date()
 
 
+_CANNOT = re.compile(
+    r"\b(?:pas|plus|impossible|travaille|bosse|empeche|occupee?|indisponible|peux pas|pourrai pas|cannot|can t)\b"
+)
+
+
 def parse_wish(text: str, now: dt.datetime, tz: ZoneInfo) -> TimeWish | None:
-    """The window meant by a free-text wish, or None when nothing usable was said."""
+    """The window meant by a free-text wish, or None when nothing usable was said. A day said to be impossible
+    ("mardi je travaille, pas possible venir") is not the wish: another day named is, or else the two weeks after
+    the impossible one."""
+    clauses = [c for c in re.split(r"[,.;!?]|\bmais\b|\bsinon\b|\bplutot\b", fold(text)) if c.strip()]
+    if len(clauses) > 1 or (clauses and _CANNOT.search(clauses[0])):
+        possible = [c for c in clauses if not _CANNOT.search(c)]
+        wish = _parse_wish(" ".join(possible), now, tz) if possible else None
+        if wish is not None:
+            return wish
+        impossible = _parse_wish(" ".join(c for c in clauses if _CANNOT.search(c)), now, tz)
+        if impossible is not None and not impossible.exact:
+            start = dt.datetime.combine(impossible.end.astimezone(tz).date() + dt.timedelta(days=1), dt.time(0, 0), tz)
+            return TimeWish(start=start, end=start + dt.timedelta(days=14))
+        if possible or impossible is not None:
+            return None
+    return _parse_wish(text, now, tz)
+
+
+def _parse_wish(text: str, now: dt.datetime, tz: ZoneInfo) -> TimeWish | None:
     local_now = now.astimezone(tz)
     folded = fold(text)
     times: tuple[dt.time, dt.time] | None = None

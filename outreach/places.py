@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import difflib
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
+
+from rapidfuzz import fuzz
 
 from db.reference import read_reference
 
@@ -71,7 +74,24 @@ def _best(text: str, candidates: dict[str, str]) -> str | None:
         if len(key) >= 4 and f" {key} " in f" {folded} ":
             return value
     close = difflib.get_close_matches(folded, list(candidates), n=1, cutoff=0.8)
-    return candidates[close[0]] if close else None
+    if close:
+        return candidates[close[0]]
+    return _in_words(folded, candidates)
+
+
+def _in_words(folded: str, candidates: dict[str, str]) -> str | None:
+    """A key of 5 letters or more close to a group of the text's words, with a typo: "j habite aux grezilles"."""
+    words = folded.split()
+    best: tuple[float, str] | None = None
+    for key, value in candidates.items():
+        size = len(key.split())
+        if len(key) < 5 or size > len(words):
+            continue
+        for start in range(len(words) - size + 1):
+            score = fuzz.ratio(" ".join(words[start : start + size]), key)
+            if score >= 85 and (best is None or score > best[0]):
+                best = (score, value)
+    return best[1] if best else None
 
 
 _DONT_KNOW = {"je sais pas", "jsp", "sais pas", "je ne sais pas", "aucune idee", "j sais pas", "chai pas", "inconnu"}
@@ -105,3 +125,41 @@ def resolve_quartier(text: str, commune_name: str | None) -> str | None:
         for alias in quartier.aliases:
             keys[fold(alias)] = quartier.id
     return _best(text, keys)
+
+
+def resolve_place(text: str) -> tuple[str | None, str | None]:
+    """(commune, quartier id) from an answer to "which commune": a commune, a QPV (its commune follows from the
+    reference data), or both ("Grésilles à Dijon"). Either can be None; UNKNOWN/OTHER as in resolve_commune."""
+    commune = resolve_commune(text)
+    if commune in (UNKNOWN, OTHER):
+        return commune, None
+    quartier = resolve_quartier(text, commune) if commune else resolve_quartier(text, None)
+    if quartier in (None, UNKNOWN, NONE_OF_THESE):
+        return commune, None
+    if commune is None:
+        found = next((q for q in quartiers() if q.id == quartier), None)
+        names = [c.name for c in communes() if found and c.insee in found.communes]
+        commune = names[0] if names else None
+    return commune, quartier
+
+
+_VAGUE_KEYS = {"le mail", "les mails", "gare", "le bief", "centre"}
+
+
+def mentioned_place(text: str) -> tuple[str | None, str | None]:
+    """(commune, quartier id) named plainly in a message about something else ("je suis aux Grésilles, j'ai droit
+    à quoi ?"): whole names of 6 letters or more only, no typo tolerance and no common words, so that an ordinary
+    sentence ("j'ai pas reçu le mail") names no place."""
+    folded = " " + fold(re.sub(r"[^\w'’ -]+", " ", text)) + " "
+    commune = next((c.name for c in communes() if f" {fold(c.name)} " in folded), None)
+    for quartier in quartiers():
+        keys = {fold(quartier.name), *(fold(alias) for alias in quartier.aliases)}
+        if any(len(key) >= 6 and key not in _VAGUE_KEYS and f" {key} " in folded for key in keys):
+            names = [c.name for c in communes() if c.insee in quartier.communes]
+            if commune is None or commune in names:
+                return commune or (names[0] if names else None), quartier.id
+    return commune, None
+
+
+def quartier_name(quartier_id: str | None) -> str | None:
+    return next((q.name for q in quartiers() if q.id == quartier_id), None)

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from outreach import PROJECT_ROOT
+from outreach import PROJECT_ROOT, augment
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,7 @@ def training_inputs() -> list[Path]:
     files = [p for p in NLU_DIR.rglob("*.yml") if p.name not in NOT_TRAINING_INPUTS]
     files += list(NLU_DIR.rglob("*.py"))  # custom components change the model too
     files += list(STORIES_DIR.rglob("*.yml"))
+    files.append(Path(augment.__file__))  # the variants added at training time
     return sorted(p for p in files if p.is_file())
 
 
@@ -111,6 +112,7 @@ def train(*, force: bool = False, quiet: bool = False) -> Path:
         raise FileNotFoundError(f"{executable} is missing: run `make setup` first")
     wanted = inputs_hash()
     MODELS_DIR.mkdir(exist_ok=True)
+    data = augment.build(NLU_DIR / "data", MODELS_DIR / "build" / "data")  # written examples + seeded variants
     command = [
         str(executable),
         "train",
@@ -119,7 +121,7 @@ def train(*, force: bool = False, quiet: bool = False) -> Path:
         "--domain",
         str(NLU_DIR / "domain"),
         "--data",
-        str(NLU_DIR / "data"),
+        str(data),
         str(STORIES_DIR),
         "--out",
         str(MODELS_DIR),

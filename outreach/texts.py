@@ -147,3 +147,35 @@ STAFF_NOT_FOR_YOU = "Ce cas n'est pas de votre territoire."
 # ---------------------------------------------------------------- the web console (staff)
 CONSOLE_LINK_WAIT = "Un lien vient d'être envoyé. Attendez une minute avant d'en demander un autre."
 CONSOLE_NO_ACCESS = "Vous n'avez pas encore accès à la console. Demandez-le à votre coordinateur."
+
+# ---------------------------------------------------------------- the dialogue's forms (said by actions/)
+SCREENING_INTRO = (
+    "On fait le point sur vos droits : une dizaine de questions, 3 minutes. Répondez avec les boutons ou en "
+    "quelques mots. Vous pouvez répondre « je ne sais pas »."
+)
+SCREENING_INTRO_NOTED = (
+    "On fait le point sur vos droits. J'ai noté : {noted}. Je vous pose seulement les questions qui manquent. "
+    "Vous pouvez répondre « je ne sais pas »."
+)
+SCREENING_NOT_UNDERSTOOD = "Je n'ai pas compris votre réponse. Par exemple, écrivez : {example}"
+ASK_COMMUNE = "Question 1 sur 2 : dans quelle commune habitez-vous ? Vous pouvez aussi écrire votre quartier."
+ASK_QUARTIER = "Question 2 sur 2 : dans quel quartier de {commune} habitez-vous ?"
+COMMUNE_NOT_UNDERSTOOD = (
+    "Je ne trouve pas cette commune. Écrivez son nom ou celui de votre quartier, par exemple « Chenôve » ou "
+    "« Grésilles », ou appuyez sur un bouton."
+)
+QUARTIER_NOT_UNDERSTOOD = "Je ne trouve pas ce quartier. Écrivez son nom, par exemple « Grésilles », ou appuyez sur un bouton."
+PLACE_UNKNOWN = "Pas de souci. Un adulte-relais peut vous aider à trouver la permanence la plus proche."
+PLACE_OUTSIDE = (
+    "Nos adultes-relais sont à Dijon métropole et à Troyes Champagne Métropole. Pour ailleurs, la mairie ou le "
+    "CCAS de votre commune peut vous aider."
+)
+ASK_REPHRASE = "Pardon, je n'ai pas bien compris. Pouvez-vous le dire autrement, ou choisir un sujet ?"
+FORM_HELP = (
+    "Je vous pose quelques questions pour estimer vos droits. Vos réponses restent ici, seul un adulte-relais de "
+    "votre territoire peut les voir. Appuyez sur un bouton ou écrivez « je ne sais pas »."
+)
+PLACE_HELP = (
+    "Je vous demande où vous habitez pour vous proposer la permanence la plus proche. Appuyez sur un bouton, écrivez "
+    "le nom de votre commune ou de votre quartier, ou « je ne sais pas »."
+)

@@ -14,12 +14,13 @@ children's ages).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from outreach import places
+from outreach import options, places
 from outreach.places import fold
 from outreach.screening.rights import SCHOOL_AGES
 
@@ -65,9 +66,11 @@ def parse_age(text: str) -> str | None:
 def parse_amount(text: str) -> str | None:
     """Euros per month: "1200", "1 200 €", "850e", "rien"."""
     folded = fold(text)
+    numbers = _numbers(folded)
     if folded in _ZERO_WORDS or folded.startswith(("rien", "pas de", "aucun")):
         return "0"
-    numbers = _numbers(folded)
+    if not numbers and re.search(r"\b(pas|plus|rien|aucun|chomage)\b", folded):  # "femme pas travail"
+        return "0"
     if len(numbers) != 1 or not 0 <= numbers[0] <= 20_000:
         return None
     amount = numbers[0] * 1000 if re.search(r"\d\s*k\b", folded) else numbers[0]
@@ -89,8 +92,8 @@ def parse_children(text: str) -> str | None:
         "zero",
         "personne",
         "pas encore",
-    } or folded.startswith(("pas d enfant", "aucun enfant")):
-        return ""
+    } or folded.startswith(("pas d enfant", "aucun enfant", "non ", "plus d enfant", "ils sont grands")):
+        return ""  # "non ils sont grands": none dependent any more
     if "bebe" in folded and not _numbers(folded):
         return "0"
     numbers = [int(n) for n in _numbers(folded) if n == int(n)]
@@ -274,7 +277,11 @@ def parse_disability(text: str) -> str | None:
     if "rqth" in folded or "travailleur handicape" in folded:
         return "rqth"
     numbers = [n for n in _numbers(folded) if 0 <= n <= 100]
-    if len(numbers) == 1:
+    # a rate: the number alone, or said as a rate ("80 %", "taux de 50"), not "titre de séjour 6 ans"
+    said_as_rate = re.fullmatch(r"\d+(?:[.,]\d+)?\s*(%|pour ?cent|pourcents?)?", folded) or re.search(
+        r"%|pour ?cent|\btaux\b|\bhandicap", folded
+    )
+    if len(numbers) == 1 and said_as_rate and not re.search(r"\bans?\b|\bmois\b|\beuros?\b", folded):
         return str(round(numbers[0]))
     if folded in {"non", "no", "aucun", "pas de handicap", "nan", "non merci"} or folded.startswith("non"):
         return "0"
@@ -480,11 +487,36 @@ QUESTIONS: tuple[Question, ...] = (
     ),
 )
 BY_SLOT = {q.slot: q for q in QUESTIONS}
+
+# "pourquoi vous demandez ça ?": why each question is asked, in a line.
+REASONS: dict[str, str] = {
+    "commune": "Les aides et les permanences dépendent de l'endroit où vous habitez.",
+    "s_age": "Certaines aides dépendent de l'âge : par exemple, le RSA est en général pour les 25 ans et plus.",
+    "s_couple": "Les aides se calculent pour tout le foyer : seul(e) ou en couple, les montants changent.",
+    "s_children": "Les enfants ouvrent des aides (allocations familiales, rentrée scolaire…) et changent les montants.",
+    "s_housing": "Les aides au logement (APL) dépendent de votre logement.",
+    "s_rent": "Le montant de l'aide au logement dépend de votre loyer.",
+    "s_activity": "Votre situation change les aides possibles : prime d'activité, RSA, aide pour trouver un emploi.",
+    "s_jobseeker_since": "Certaines aides pour l'emploi dépendent de la durée de votre recherche.",
+    "s_salary": "La prime d'activité et le RSA dépendent de ce que vous gagnez.",
+    "s_other_income": "Les aides dépendent de tous les revenus du foyer.",
+    "s_partner_salary": "Les aides dépendent des revenus de tout le foyer, ceux de votre conjoint(e) aussi.",
+    "s_disability": "Un handicap reconnu peut ouvrir l'AAH ou d'autres aides.",
+    "s_residence": "Certaines aides, comme le RSA, demandent d'être en France avec un titre de séjour depuis 5 ans.",
+    "s_school": "Les bourses de collège et de lycée dépendent de la classe de vos enfants.",
+    "s_child_disability": "Un enfant en situation de handicap peut ouvrir l'AEEH, une aide pour la famille.",
+}
+PRIVACY_NOTE = "Vos réponses servent seulement à estimer vos droits."
 SLOTS = tuple(q.slot for q in QUESTIONS if q.slot != "commune")
 
 
 def text_of(question: Question, answers: Answers) -> str:
-    return _other_income_text(answers) if question.slot == "s_other_income" else question.text
+    if question.slot == "s_other_income":
+        return _other_income_text(answers)
+    count = answers.get("s_children_count")
+    if question.slot == "s_children" and count and str(count).isdigit():  # said in the first message
+        return "Quel âge a votre enfant ?" if int(count) == 1 else f"Quel âge ont vos {count} enfants ?"
+    return question.text
 
 
 def required(answers: Answers) -> list[str]:
@@ -496,12 +528,32 @@ def required(answers: Answers) -> list[str]:
     return [q.slot for q in QUESTIONS if q.slot in chosen]
 
 
-def progress(slot: str, answers: Answers) -> tuple[int, int]:
-    """("question 4 sur 10"): the position of `slot` among the questions of this questionnaire."""
-    wanted = required(answers)
-    if slot not in wanted:
-        return len(wanted), len(wanted)
-    return wanted.index(slot) + 1, len(wanted)
+# Answers that decide which questions follow, and values covering every case (the most questions each).
+_BRANCHES: dict[str, tuple[str, ...]] = {
+    "s_housing": ("tenant", "owner"),
+    "s_activity": ("employed", "jobseeker", "inactive"),
+    "s_couple": ("oui", "non"),
+    "s_children": ("12,15", "3", ""),
+}
+
+
+def remaining(answers: Answers) -> int:
+    """How many questions are still to come, the next one included, AT MOST: the largest count over the answers
+    not given yet. An answer only removes possibilities, so this number never grows during a screening
+    ("encore 4 questions", then 3…), unlike a "question 5 sur 9" whose total moves with the answers."""
+    open_branches = [(slot, values) for slot, values in _BRANCHES.items() if answers.get(slot) is None]
+    cases: list[dict[str, Any]] = [dict(answers)]
+    for slot, values in open_branches:
+        cases = [{**case, slot: value} for case in cases for value in values]
+    return max(
+        sum(1 for slot in required(case) if answers.get(slot) is None) for case in cases
+    )
+
+
+def progress_text(answers: Answers) -> str:
+    """The progress hint shown before a question."""
+    left = remaining(answers)
+    return "Dernière question :" if left <= 1 else f"Encore {left} questions au plus."
 
 
 def understand(slot: str, text: str) -> str | None:
@@ -518,7 +570,27 @@ def understand(slot: str, text: str) -> str | None:
     values = {value for _, value in question.buttons}
     if text in values:  # a button's value (payload)
         return text
-    return question.parse(text)
+    if slot == "s_children" and re.fullmatch(r"\d{1,2}(,\d{1,2})*", text):  # a stored value: "3,7"
+        return text
+    parsed = question.parse(text)
+    if parsed is not None or not question.buttons:
+        return parsed
+    chosen = options.choose(text, [(title, _inform(slot, value)) for title, value in question.buttons])
+    return question.buttons[chosen][1] if chosen is not None else None
+
+
+def is_answer(slot: str, text: str) -> bool:
+    """Whether `text` answers the question of `slot` (a screening question, or the place form's commune and
+    quartier): such a text goes to the form as an answer, whatever intent the NLU would read in it."""
+    if slot == "commune":
+        return places.resolve_place(text)[0] is not None
+    if slot == "quartier":
+        return places.resolve_quartier(text, None) is not None
+    return slot in BY_SLOT and understand(slot, text) is not None
+
+
+def _inform(slot: str, value: str) -> str:
+    return "/inform" + json.dumps({slot: value}, ensure_ascii=False)
 
 
 # ---------------------------------------------------------------- answers -> profile

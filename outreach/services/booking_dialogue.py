@@ -8,7 +8,7 @@ channel call the same functions.
 Channel buttons ("!…", answered by the channel, never sent to Rasa; parsed by bot/router.py):
 "!topic:<topic>:<wish>", "!slot:<permanence>:<epoch>:<topic or ->:<appointment moved, or 0>:<p|t>",
 "!more:<offset>:<topic or ->:<appointment moved, or 0>", "!cancel:<id>", "!cancel!:<id>", "!keep",
-"!change:<id>", "!ics:<id>".
+"!change:<id>", "!ics:<id>", "!book:<wish>" (another appointment, when one is already booked).
 """
 
 from __future__ import annotations
@@ -45,9 +45,23 @@ def _clip(wish: str) -> str:
 
 
 def start(
-    uow: UnitOfWork, clock: Clock, *, tz: ZoneInfo, resident_id: int, wish: str = "", reschedule_of: int = 0
+    uow: UnitOfWork,
+    clock: Clock,
+    *,
+    tz: ZoneInfo,
+    resident_id: int,
+    wish: str = "",
+    reschedule_of: int = 0,
+    another: bool = False,
 ) -> list[Reply]:
-    """book_appointment: the topic first (after a screening with rights to claim it is "droits"), then slots."""
+    """book_appointment: the topic first (after a screening with rights to claim it is "droits"), then slots. A
+    resident who already has appointments sees them first ("c quand mon rdv ?" is often read as a booking), with
+    a button for another one ("!book:<wish>")."""
+    if not reschedule_of and not another and _upcoming(uow, clock, resident_id):
+        return [
+            *my_appointments(uow, clock, tz=tz, resident_id=resident_id),
+            Reply(btexts.ALREADY_BOOKED, buttons=(Button("Un autre rendez-vous", f"!book:{_clip(wish)}"), TALK)),
+        ]
     topic = screenings.booking_topic(uow, resident_id)
     if topic or reschedule_of:
         return propose(uow, clock, tz=tz, resident_id=resident_id, topic=topic, wish=wish, reschedule_of=reschedule_of)

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ from db.models import (
     Screening,
     ScreeningRight,
 )
+from outreach import options
 from outreach.clock import Clock
 from outreach.replies import Button
 from outreach.services import screenings
@@ -152,7 +154,7 @@ def add_buttons(uow: UnitOfWork, clock: Clock, resident_id: int, buttons: tuple[
     now = clock.now()
     batch = secrets.token_urlsafe(9)
     tokens = []
-    for button in buttons:
+    for position, button in enumerate(buttons):
         token = secrets.token_urlsafe(12)
         uow.session.add(
             ButtonToken(
@@ -162,6 +164,7 @@ def add_buttons(uow: UnitOfWork, clock: Clock, resident_id: int, buttons: tuple[
                 title=button.title[:64],
                 payload=button.payload[:512],
                 created_at=now,
+                position=position,
             )
         )
         tokens.append(token)
@@ -181,6 +184,68 @@ def redeem_button(uow: UnitOfWork, clock: Clock, resident_id: int, token: str) -
     uow.session.exec(delete(ButtonToken).where(col(ButtonToken.batch) == row.batch))
     uow.commit()
     return None if expired else button
+
+
+def show_keyboard(
+    uow: UnitOfWork, resident_id: int, tokens: Sequence[str], channel: Sequence[Button] = ()
+) -> None:
+    """The bot's latest turn showed the buttons behind `tokens` and the channel's reusable buttons `channel` (none:
+    no buttons): a typed answer is read against them first (`keyboard`)."""
+    resident = uow.session.get(Resident, resident_id)
+    if resident is None:
+        return
+    batches: list[str] = []
+    if tokens:
+        found = uow.session.exec(select(ButtonToken.batch).where(col(ButtonToken.token).in_(list(tokens)))).all()
+        batches = list(dict.fromkeys(found))
+    shown = {"batches": batches, "channel": [[b.title[:64], b.payload[:32]] for b in channel]}
+    value = json.dumps(shown, ensure_ascii=False) if batches or channel else None
+    if value is not None and len(value) > 600:  # many messages at once: the latest ones
+        shown["batches"] = batches[-8:]
+        value = json.dumps(shown, ensure_ascii=False)[:600]
+    if resident.keyboard != value:
+        resident.keyboard = value
+        uow.session.add(resident)
+        uow.commit()
+
+
+def keyboard(uow: UnitOfWork, clock: Clock, resident_id: int) -> list[tuple[str | None, Button]]:
+    """The buttons of the bot's latest turn still unspent, as (token, button) in the order shown; the channel's
+    reusable buttons have no token."""
+    resident = uow.session.get(Resident, resident_id)
+    if resident is None or not resident.keyboard:
+        return []
+    try:
+        shown = json.loads(resident.keyboard)
+        batches = [str(b) for b in shown.get("batches", [])]
+        channel = [Button(str(title), str(payload)) for title, payload in shown.get("channel", [])]
+    except (ValueError, TypeError, AttributeError):
+        return []
+    rows = uow.session.exec(
+        select(ButtonToken).where(
+            ButtonToken.resident_id == resident_id,
+            col(ButtonToken.batch).in_(batches),
+            col(ButtonToken.created_at) > clock.now() - BUTTON_LIFETIME,
+        )
+    ).all() if batches else []
+    rows = sorted(rows, key=lambda row: (batches.index(row.batch), row.position))
+    found: list[tuple[str | None, Button]] = [(row.token, Button(row.title, row.payload)) for row in rows]
+    return found + [(None, button) for button in channel]
+
+
+def typed_choice(uow: UnitOfWork, clock: Clock, resident_id: int, text: str, *, prefix: str = "") -> Button | None:
+    """The button of the latest turn that a typed answer means ("caf" at "C'est à quel sujet ?"), spent as if it
+    had been pressed; None when the text chooses none of them (outreach/options.py). With `prefix`, only the
+    buttons whose payload starts with it."""
+    shown = [(token, b) for token, b in keyboard(uow, clock, resident_id) if b.payload.startswith(prefix)]
+    chosen = options.choose(text, [(button.title, button.payload) for _, button in shown])
+    if chosen is None:
+        return None
+    token, button = shown[chosen]
+    intent_payload = button.payload.startswith("/") and not button.payload.startswith("/inform")
+    if intent_payload and not options.says_only(text, button.title, button.payload):
+        return None  # "je voudrais un rdv demain aprem": the words, with the wish, go to the dialogue engine
+    return button if token is None else redeem_button(uow, clock, resident_id, token)
 
 
 def opt_out(uow: UnitOfWork, clock: Clock, resident_id: int) -> None:
@@ -229,6 +294,14 @@ def _recent_campaign(uow: UnitOfWork, resident_id: int, now: dt.datetime) -> int
         )
         .order_by(col(OutboxMessage.sent_at).desc())
     ).first()
+
+
+def place_of(uow: UnitOfWork, resident_id: int) -> tuple[str, str | None] | None:
+    """(territory, quartier) where the resident said they live, or None."""
+    resident = uow.session.get(Resident, resident_id)
+    if resident is None or resident.territory_id is None:
+        return None
+    return resident.territory_id, resident.quartier_id
 
 
 def set_place(uow: UnitOfWork, resident_id: int, *, commune_name: str, quartier_id: str | None) -> bool:

@@ -156,6 +156,6 @@ async def test_screening_starts_the_screening_like_mes_droits(
         await fatou.press("Faire le point sur mes droits", message=await campaign_message(fatou))
         intro = await fatou.wait_for(lambda m: not m.edited, timeout=30)
         assert "questions" in intro.text
-        question = await fatou.wait_for(lambda m: not m.edited and m.text.startswith("Question"), timeout=30)
-        assert question.text.startswith("Question 1 sur ")
+        question = await fatou.wait_for(lambda m: not m.edited and m.text.startswith("Encore "), timeout=30)
+        assert "commune" in question.text
         assert deliveries(sqlite_engine, campaign_id)[_fatou_id].clicked_button == "screening"

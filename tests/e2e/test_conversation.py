@@ -88,7 +88,7 @@ class TestConversation:
         amina = await telegram.user(1001, "Amina")
         welcome = await consent(amina)
         await amina.press("Mes droits", message=welcome)
-        await amina.wait_for(lambda m: not m.edited and m.text.startswith("Question 1"))
+        await amina.wait_for(lambda m: not m.edited and m.text.startswith("Encore "))
         answer = await amina.press_data(welcome.message_id, welcome.raw_buttons[1]["callback_data"])
         assert await amina.callback_answer(answer) == texts.BUTTON_EXPIRED_ALERT
         assert (await amina.wait_for(lambda m: not m.edited)).text == texts.BUTTON_EXPIRED

@@ -3,6 +3,8 @@ OpenFisca-France and the local catalogue; results shown and stored."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlmodel import select
 
@@ -20,8 +22,14 @@ def stored(harness: BotHarness) -> tuple[list[Screening], list[ScreeningRight]]:
 
 
 async def next_question(user: object, number: int) -> object:
-    question = await user.wait_for(lambda m: not m.edited and m.text.startswith("Question"), timeout=30)
-    assert question.text.startswith(f"Question {number} sur "), question.text
+    """The `number`-th question: "Encore N questions au plus." (or "Dernière question :") before its text, N never
+    growing from one question to the next."""
+    question = await user.wait_for(lambda m: not m.edited and m.text.startswith(("Encore ", "Dernière")), timeout=30)
+    found = re.match(r"Encore (\d+) questions au plus\.\n", question.text)
+    count = int(found.group(1)) if found else 1
+    counts = user.__dict__.setdefault("question_counts", {})
+    assert count <= counts.get(number - 1, count), (counts, question.text)
+    counts[number] = count
     assert "Je ne sais pas" in question.buttons and "Annuler" in question.buttons
     return question
 

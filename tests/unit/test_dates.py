@@ -70,3 +70,11 @@ def test_no_date_gives_nothing(nothing: str) -> None:
 )
 def test_the_day_is_found_inside_a_sentence_and_the_last_one_named_wins(sentence: str, day: int) -> None:
     assert parse_wish(sentence, NOW, PARIS).start.date() == dt.date(2026, 11, day)
+
+
+@pytest.mark.parametrize(
+    "sentence", ["Jeudi je travaille, pas possible venir", "je peux pas venir jeudi", "jeudi impossible pour moi"]
+)
+def test_a_day_said_impossible_is_not_the_wish_the_days_after_it_are(sentence: str) -> None:
+    wish = parse_wish(sentence, NOW, PARIS)
+    assert wish is not None and wish.start == at(27, 0) and wish.end == at(11, 0, month=12)
