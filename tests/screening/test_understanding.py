@@ -84,20 +84,31 @@ HOUSING = [(title, _inform("s_housing", value)) for title, value in questions.BY
         ("la CAF svp", TOPICS, 0),
         ("jai pas de mutuelle", TOPICS, 2),
         ("parler a qqn stp", TOPICS, 3),
-        ("seule", COUPLE, 0),
-        ("toute seule avec mes enfants", COUPLE, 0),
-        ("mariée", COUPLE, 1),
         ("annuler", COUPLE, 3),
         ("jsp", COUPLE, 2),
-        ("hlm", HOUSING, 1),
+        ("Seul", COUPLE, 0),
         ("locatair", HOUSING, 0),
-        ("chez mes parents", HOUSING, 2),
         ("bonjour", TOPICS, None),
         ("je voudrais un rendez-vous pour remplir mon dossier de la caf avec quelqu'un demain", TOPICS, None),
     ],
 )
 def test_a_typed_answer_chooses_the_button_it_means(typed: str, buttons: list, chosen: int | None) -> None:
     assert options.choose(typed, buttons) == chosen
+
+
+@pytest.mark.parametrize(
+    ("slot", "typed", "value"),
+    [
+        ("s_couple", "toute seule avec mes enfants", "non"),
+        ("s_couple", "mariée", "oui"),
+        ("s_housing", "hlm", "social_tenant"),
+        ("s_housing", "Locataire privé", "tenant"),
+        ("s_housing", "chez mes parents", "hosted"),
+        ("s_activity", "je cherche du travail depuis 1 an", "jobseeker"),
+    ],
+)
+def test_a_typed_answer_to_a_screening_question_is_its_choice(slot: str, typed: str, value: str) -> None:
+    assert questions.is_answer(slot, typed) and questions.understand(slot, typed) == value
 
 
 @pytest.mark.parametrize(
