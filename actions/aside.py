@@ -10,6 +10,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.channel import typed_text
 from outreach import texts
 from outreach.places import fold
 from outreach.screening import questions
@@ -39,8 +40,8 @@ def faq_answer(tracker: Tracker, *, any_intent: bool = False) -> str | None:
 
 def answer(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str | None) -> bool:
     """Say the answer to a question asked instead of an answer; True when there was one."""
-    text = str((tracker.latest_message or {}).get("text") or "")
-    if text.startswith("/"):
+    text = typed_text(tracker)
+    if not text:
         return False
     if reason and WHY.search(fold(text)):
         dispatcher.utter_message(text=f"{reason} Vos réponses servent seulement à estimer vos droits.")

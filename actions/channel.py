@@ -25,6 +25,12 @@ def resident_of(tracker: Tracker) -> ResidentView | None:
         return residents.by_public_id(uow, tracker.sender_id)
 
 
+def typed_text(tracker: Tracker) -> str:
+    """The resident's latest typed words; "" when the latest message was a button's payload ("/intent…")."""
+    text = str((tracker.latest_message or {}).get("text") or "")
+    return "" if text.startswith("/") else text
+
+
 def say(dispatcher: CollectingDispatcher, replies: Sequence[Reply]) -> None:
     for reply in replies:
         buttons = [{"title": b.title, "payload": b.payload} for b in reply.buttons]

@@ -10,7 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
-from actions.channel import resident_of, say
+from actions.channel import resident_of, say, typed_text
 from actions.handoff import hand_off
 from outreach import texts
 from outreach.services import understanding
@@ -56,34 +56,31 @@ class ActionFallbackLadder(Action):
     ) -> list[dict[str, Any]]:
         if consecutive_misses(tracker.events) >= 2:  # a person takes over
             return hand_off(dispatcher, tracker, "fallback")
-        resident = resident_of(tracker)
-        replies = []
-        if resident is not None:
-            rt = runtime.current()
-            with rt.uow() as uow:
-                replies = understanding.clarify(
-                    uow, rt.clock, tz=rt.settings.tz, resident_id=resident.id, ranking=ranking(tracker)
-                )
-        if replies:
-            say(dispatcher, replies)
-        else:
+        if not _offer_choice(dispatcher, tracker, ranking(tracker), close=False):
             dispatcher.utter_message(text=texts.ASK_REPHRASE, buttons=REPHRASE_BUTTONS)
         return []
 
 
-def confirm_if_close(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
-    """Before a weighty action (cancel an appointment, stop messages, erase…) read from typed words: when another
-    intent came close, the resident chooses (True: the question was asked, the action waits for the answer)."""
-    text = str((tracker.latest_message or {}).get("text") or "")
-    ranked = ranking(tracker)
-    if text.startswith("/") or not understanding.close_call(ranked):
-        return False
+def _offer_choice(
+    dispatcher: CollectingDispatcher, tracker: Tracker, ranked: list[tuple[str, float]], *, close: bool
+) -> bool:
+    """The choice between the likely intents (outreach/services/understanding.py), said; False when there is none."""
     resident = resident_of(tracker)
     if resident is None:
         return False
     rt = runtime.current()
     with rt.uow() as uow:
-        replies = understanding.clarify(uow, rt.clock, tz=rt.settings.tz, resident_id=resident.id, ranking=ranked,
-                                        close=True)
+        replies = understanding.clarify(
+            uow, rt.clock, tz=rt.settings.tz, resident_id=resident.id, ranking=ranked, close=close
+        )
     say(dispatcher, replies)
     return bool(replies)
+
+
+def confirm_if_close(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """Before a weighty action (cancel an appointment, stop messages, erase…) read from typed words: when another
+    intent came close, the resident chooses (True: the question was asked, the action waits for the answer)."""
+    ranked = ranking(tracker)
+    if not typed_text(tracker) or not understanding.close_call(ranked):
+        return False
+    return _offer_choice(dispatcher, tracker, ranked, close=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -13,7 +12,7 @@ from rasa_sdk.types import DomainDict
 from actions import aside, runtime
 from actions.booking import last_request
 from actions.channel import resident_of, run
-from outreach import places, texts
+from outreach import options, places, texts
 from outreach.services import booking_dialogue as dialogue
 from outreach.services import residents
 
@@ -25,8 +24,11 @@ CANCEL_BUTTONS = [
 ]
 
 
-def inform(slot: str, value: str) -> str:
-    return "/inform" + json.dumps({slot: value}, ensure_ascii=False)
+
+def commune_buttons() -> list[dict[str, str]]:
+    """The communes of the territories, then "Une autre commune" (the place form's and the screening's question)."""
+    buttons = [{"title": c.name, "payload": options.inform("commune", c.name)} for c in places.communes()]
+    return [*buttons, {"title": "Une autre commune", "payload": options.inform("commune", places.OTHER)}]
 
 
 def _mentioned(tracker: Tracker) -> tuple[str | None, str | None]:
@@ -36,8 +38,11 @@ def _mentioned(tracker: Tracker) -> tuple[str | None, str | None]:
 
 
 def _place_known(tracker: Tracker) -> bool:
-    if _mentioned(tracker)[0] is not None:
-        return True
+    return _mentioned(tracker)[0] is not None or _place_stored(tracker)
+
+
+def _place_stored(tracker: Tracker) -> bool:
+    """Whether the resident said where they live before (their record has a territory)."""
     resident = resident_of(tracker)
     if resident is None:
         return False
@@ -86,9 +91,7 @@ class ActionAskCommune(Action):
         return "action_ask_commune"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        buttons = [{"title": c.name, "payload": inform("commune", c.name)} for c in places.communes()]
-        buttons.append({"title": "Une autre commune", "payload": inform("commune", places.OTHER)})
-        dispatcher.utter_message(text=texts.ASK_COMMUNE, buttons=buttons + CANCEL_BUTTONS)
+        dispatcher.utter_message(text=texts.ASK_COMMUNE, buttons=commune_buttons() + CANCEL_BUTTONS)
         return []
 
 
@@ -100,8 +103,8 @@ class ActionAskQuartier(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         commune = tracker.get_slot("commune") or ""
-        buttons = [{"title": q.name, "payload": inform("quartier", q.id)} for q in places.quartiers_of(commune)]
-        buttons.append({"title": "Un autre quartier", "payload": inform("quartier", places.NONE_OF_THESE)})
+        buttons = [{"title": q.name, "payload": options.inform("quartier", q.id)} for q in places.quartiers_of(commune)]
+        buttons.append({"title": "Un autre quartier", "payload": options.inform("quartier", places.NONE_OF_THESE)})
         dispatcher.utter_message(text=texts.ASK_QUARTIER.format(commune=commune), buttons=buttons + CANCEL_BUTTONS)
         return []
 
@@ -120,7 +123,7 @@ class ActionPlaceDone(Action):
             commune, quartier = _mentioned(tracker)
             if commune is not None:
                 events = [SlotSet("commune", commune), SlotSet("quartier", quartier)]
-            elif _place_known(tracker):  # known from before: straight to the topic and the slots
+            elif _place_stored(tracker):  # known from before: straight to the topic and the slots
                 run(dispatcher, tracker, dialogue.start, wish=wish)
                 return []
         if commune in (None, places.UNKNOWN):

@@ -6,7 +6,6 @@ stores and says the results."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import Any
 
@@ -16,9 +15,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import aside, runtime
-from actions.channel import resident_of, say
+from actions.channel import resident_of, say, typed_text
 from actions.handoff import hand_off
-from outreach import places, texts
+from actions.place import commune_buttons
+from outreach import options, places, texts
 from outreach.places import fold
 from outreach.screening import prefill, questions
 from outreach.services import screening_done
@@ -36,20 +36,11 @@ def _answers(tracker: Tracker) -> dict[str, Any]:
     return {slot: tracker.get_slot(slot) for slot in slots}
 
 
-def _typed(tracker: Tracker) -> str:
-    """The resident's latest words: typed text, or the text a typed answer carried in an /inform payload."""
-    text = str((tracker.latest_message or {}).get("text") or "")
-    return "" if text.startswith("/") else text
-
-
 def _more_facts(text: str, answers: dict[str, Any], requested: str) -> dict[str, str]:
     """What an answer says beyond its question ("je cherche du travail depuis 1 an"): the questions still empty."""
     found = prefill.facts(text) if text else {}
     return {slot: value for slot, value in found.items() if slot != requested and answers.get(slot) is None}
 
-
-def inform(slot: str, value: str) -> str:
-    return "/inform" + json.dumps({slot: value}, ensure_ascii=False)
 
 
 class ValidateScreeningForm(FormValidationAction):
@@ -103,10 +94,9 @@ class _AskScreening:
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         answers = _answers(tracker)
         question = questions.BY_SLOT[self.slot]
-        buttons = [{"title": title, "payload": inform(self.slot, value)} for title, value in question.buttons]
+        buttons = [{"title": title, "payload": options.inform(self.slot, value)} for title, value in question.buttons]
         if self.slot == "commune":
-            buttons = [{"title": c.name, "payload": inform("commune", c.name)} for c in places.communes()]
-            buttons.append({"title": "Une autre commune", "payload": inform("commune", places.OTHER)})
+            buttons = commune_buttons()
         text = f"{questions.progress_text(answers)}\n{questions.text_of(question, answers)}"
         dispatcher.utter_message(text=text, buttons=[*buttons, DONT_KNOW_BUTTON, CANCEL_BUTTON])
         return []
@@ -130,7 +120,7 @@ class ActionScreeningStart(Action):
         return "action_screening_start"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        text = _typed(tracker)
+        text = typed_text(tracker)
         what = aside.faq_answer(tracker, any_intent=True) if aside.WHAT_IS.search(fold(text)) else None
         if what is not None:  # "… la prime d'activité, qu'est-ce que c'est ?": the answer, then the screening
             dispatcher.utter_message(response=what)

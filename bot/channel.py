@@ -76,9 +76,6 @@ class FirstWords:
             return None
         return held[1]
 
-    def drop(self, chat_id: int) -> None:
-        self._held.pop(chat_id, None)
-
 
 @dataclass
 class Services:

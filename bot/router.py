@@ -17,7 +17,6 @@ Anything else is forged or stale: "Ce bouton n'est plus valable"."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 
 from telegram import Update
@@ -29,7 +28,7 @@ from db.engine import UnitOfWork
 from db.models import AppointmentChannel
 from outreach import booking_texts as btexts
 from outreach import campaigns as campaign_rules
-from outreach import texts
+from outreach import options, texts
 from outreach.dates import parse_wish
 from outreach.replies import Button
 from outreach.screening import questions
@@ -104,8 +103,8 @@ async def press(
         await conversation.data_choice(services, bot, chat_id, resident, button.payload[2:])
     elif button.payload == conversation.TALK_TO_HUMAN:  # "Parler à quelqu'un", on every menu
         await staff.open_case(services, bot, chat_id, resident, "button")
-    elif typed and (slot := _form_slot(button.payload)):
-        await conversation.converse(services, bot, chat_id, resident, "/inform" + json.dumps({slot: typed[:300]}))
+    elif typed and (answer := options.informed(button.payload)):
+        await conversation.converse(services, bot, chat_id, resident, options.inform(answer[0], typed[:300]))
     else:
         await conversation.converse(services, bot, chat_id, resident, button.payload)
 
@@ -128,17 +127,6 @@ def _slot_meant(
     return None
 
 
-def _form_slot(payload: str) -> str | None:
-    """The slot a form's button answers (/inform{"s_couple": "non"} → "s_couple")."""
-    if not payload.startswith("/inform{"):
-        return None
-    try:
-        answered = json.loads(payload.removeprefix("/inform"))
-    except ValueError:
-        return None
-    return next(iter(answered), None) if isinstance(answered, dict) and len(answered) == 1 else None
-
-
 async def typed(
     services: Services, bot: object, chat_id: int, resident: ResidentView, text: str, *, prefix: str = ""
 ) -> bool:
@@ -151,7 +139,7 @@ async def typed(
         shown = [b for _, b in pairs]
         if not shown:
             return False
-        button = residents.typed_choice(uow, services.clock, resident.id, text, prefix=prefix)
+        button = residents.typed_choice(uow, services.clock, resident.id, text, pairs)
         if button is None and not prefix:
             button = _slot_meant(uow, services, resident, pairs, text)
     if button is not None:
@@ -159,9 +147,9 @@ async def typed(
         return True
     if prefix:
         return False
-    asked = {slot for b in shown if (slot := _form_slot(b.payload))}
+    asked = {answer[0] for b in shown if (answer := options.informed(b.payload))}
     if len(asked) == 1 and questions.is_answer(slot := asked.pop(), text):  # "les grésilles" at "quelle commune ?"
-        await conversation.converse(services, bot, chat_id, resident, "/inform" + json.dumps({slot: text[:300]}))
+        await conversation.converse(services, bot, chat_id, resident, options.inform(slot, text[:300]))
         return True
     return await run(services, bot, chat_id, resident, results_questions.answer, text=text, keyboard=shown)
 

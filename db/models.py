@@ -97,8 +97,8 @@ class Resident(SQLModel, table=True):
     unreachable_at: dt.datetime | None = _dt()
     last_seen_at: dt.datetime | None = _dt()
     created_at: dt.datetime = Field(sa_type=UTCDateTime(), nullable=False)
-    # The buttons of the bot's latest turn (JSON: {"batches": [button_token.batch…], "channel": [[title, payload]…]});
-    # None when that turn showed none. A typed answer is first read against them (outreach/options.py).
+    # The buttons of the bot's latest turn, in the order shown (JSON: {"tokens": [button_token.token…], "channel":
+    # [[title, payload]…]}); None when that turn showed none. A typed answer is first read against them.
     keyboard: str | None = Field(default=None, max_length=600)
 
     @property
@@ -214,7 +214,6 @@ class ButtonToken(SQLModel, table=True):
     title: str = Field(max_length=64)
     payload: str = Field(max_length=512)
     created_at: dt.datetime = Field(sa_type=UTCDateTime(), nullable=False)
-    position: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # its order in the message
 
 
 class OutboxMessage(SQLModel, table=True):

@@ -174,17 +174,32 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 
 
+def inform(slot: str, value: str) -> str:
+    """The payload of a button (or a typed answer) that answers a form's question: /inform{"<slot>": "<value>"}."""
+    return "/inform" + json.dumps({slot: value}, ensure_ascii=False)
+
+
+def informed(payload: str) -> tuple[str, str] | None:
+    """(slot, value) of an `inform` payload, or None for any other payload."""
+    if not payload.startswith("/inform{"):
+        return None
+    try:
+        answered = json.loads(payload.removeprefix("/inform"))
+    except ValueError:
+        return None
+    if not isinstance(answered, dict) or len(answered) != 1:
+        return None
+    ((slot, value),) = answered.items()
+    return str(slot), str(value)
+
+
 def option_key(payload: str) -> str:
     """The key of a button in SYNONYMS: "topic=droits" for "!topic:droits:…", "s_couple=non" for
     /inform{"s_couple": "non"}, the payload itself for an intent ("/dont_know") or a channel verb ("!keep")."""
     if payload.startswith("!topic:"):
         return "topic=" + payload.split(":")[1]
-    if payload.startswith("/inform{"):
-        try:
-            (slot, value), *_ = json.loads(payload.removeprefix("/inform")).items()
-        except (ValueError, AttributeError):
-            return payload
-        return f"{slot}={value}"
+    if (answer := informed(payload)) is not None:
+        return "=".join(answer)
     if payload.startswith("!terr:"):
         return "terr=" + payload.split(":")[-1]
     if payload.startswith("!"):

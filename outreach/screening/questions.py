@@ -14,7 +14,6 @@ children's ages).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -575,7 +574,7 @@ def understand(slot: str, text: str) -> str | None:
     parsed = question.parse(text)
     if parsed is not None or not question.buttons:
         return parsed
-    chosen = options.choose(text, [(title, _inform(slot, value)) for title, value in question.buttons])
+    chosen = options.choose(text, [(title, options.inform(slot, value)) for title, value in question.buttons])
     return question.buttons[chosen][1] if chosen is not None else None
 
 
@@ -588,9 +587,6 @@ def is_answer(slot: str, text: str) -> bool:
         return places.resolve_quartier(text, None) is not None
     return slot in BY_SLOT and understand(slot, text) is not None
 
-
-def _inform(slot: str, value: str) -> str:
-    return "/inform" + json.dumps({slot: value}, ensure_ascii=False)
 
 
 # ---------------------------------------------------------------- answers -> profile

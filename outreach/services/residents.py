@@ -154,7 +154,7 @@ def add_buttons(uow: UnitOfWork, clock: Clock, resident_id: int, buttons: tuple[
     now = clock.now()
     batch = secrets.token_urlsafe(9)
     tokens = []
-    for position, button in enumerate(buttons):
+    for button in buttons:
         token = secrets.token_urlsafe(12)
         uow.session.add(
             ButtonToken(
@@ -164,7 +164,6 @@ def add_buttons(uow: UnitOfWork, clock: Clock, resident_id: int, buttons: tuple[
                 title=button.title[:64],
                 payload=button.payload[:512],
                 created_at=now,
-                position=position,
             )
         )
         tokens.append(token)
@@ -186,58 +185,58 @@ def redeem_button(uow: UnitOfWork, clock: Clock, resident_id: int, token: str) -
     return None if expired else button
 
 
+KEYBOARD_CHARS = 600  # resident.keyboard's size
+
+
 def show_keyboard(
     uow: UnitOfWork, resident_id: int, tokens: Sequence[str], channel: Sequence[Button] = ()
 ) -> None:
-    """The bot's latest turn showed the buttons behind `tokens` and the channel's reusable buttons `channel` (none:
-    no buttons): a typed answer is read against them first (`keyboard`)."""
+    """The bot's latest turn showed the buttons behind `tokens` (in that order) and the channel's reusable buttons
+    `channel` (none: no buttons): a typed answer is read against them first (`keyboard`)."""
     resident = uow.session.get(Resident, resident_id)
     if resident is None:
         return
-    batches: list[str] = []
-    if tokens:
-        found = uow.session.exec(select(ButtonToken.batch).where(col(ButtonToken.token).in_(list(tokens)))).all()
-        batches = list(dict.fromkeys(found))
-    shown = {"batches": batches, "channel": [[b.title[:64], b.payload[:32]] for b in channel]}
-    value = json.dumps(shown, ensure_ascii=False) if batches or channel else None
-    if value is not None and len(value) > 600:  # many messages at once: the latest ones
-        shown["batches"] = batches[-8:]
-        value = json.dumps(shown, ensure_ascii=False)[:600]
-    if resident.keyboard != value:
-        resident.keyboard = value
+    kept, reusable = list(tokens), [[b.title[:64], b.payload[:32]] for b in channel]
+    value = json.dumps({"tokens": kept, "channel": reusable}, ensure_ascii=False)
+    while len(value) > KEYBOARD_CHARS and kept:  # many messages at once: the latest buttons
+        kept = kept[1:]
+        value = json.dumps({"tokens": kept, "channel": reusable}, ensure_ascii=False)
+    stored = value if kept or reusable else None
+    if resident.keyboard != stored:
+        resident.keyboard = stored
         uow.session.add(resident)
         uow.commit()
 
 
 def keyboard(uow: UnitOfWork, clock: Clock, resident_id: int) -> list[tuple[str | None, Button]]:
     """The buttons of the bot's latest turn still unspent, as (token, button) in the order shown; the channel's
-    reusable buttons have no token."""
+    reusable buttons have no token. A spent button takes its message's other buttons with it (redeem_button)."""
     resident = uow.session.get(Resident, resident_id)
     if resident is None or not resident.keyboard:
         return []
     try:
         shown = json.loads(resident.keyboard)
-        batches = [str(b) for b in shown.get("batches", [])]
+        tokens = [str(t) for t in shown.get("tokens", [])]
         channel = [Button(str(title), str(payload)) for title, payload in shown.get("channel", [])]
     except (ValueError, TypeError, AttributeError):
         return []
     rows = uow.session.exec(
         select(ButtonToken).where(
             ButtonToken.resident_id == resident_id,
-            col(ButtonToken.batch).in_(batches),
+            col(ButtonToken.token).in_(tokens),
             col(ButtonToken.created_at) > clock.now() - BUTTON_LIFETIME,
         )
-    ).all() if batches else []
-    rows = sorted(rows, key=lambda row: (batches.index(row.batch), row.position))
+    ).all() if tokens else []
+    rows = sorted(rows, key=lambda row: tokens.index(row.token))
     found: list[tuple[str | None, Button]] = [(row.token, Button(row.title, row.payload)) for row in rows]
     return found + [(None, button) for button in channel]
 
 
-def typed_choice(uow: UnitOfWork, clock: Clock, resident_id: int, text: str, *, prefix: str = "") -> Button | None:
-    """The button of the latest turn that a typed answer means ("caf" at "C'est à quel sujet ?"), spent as if it
-    had been pressed; None when the text chooses none of them (outreach/options.py). With `prefix`, only the
-    buttons whose payload starts with it."""
-    shown = [(token, b) for token, b in keyboard(uow, clock, resident_id) if b.payload.startswith(prefix)]
+def typed_choice(
+    uow: UnitOfWork, clock: Clock, resident_id: int, text: str, shown: Sequence[tuple[str | None, Button]]
+) -> Button | None:
+    """The button among `shown` (the latest turn's, from `keyboard`) that a typed answer means ("caf" at "C'est à
+    quel sujet ?"), spent as if it had been pressed; None when the text chooses none of them (outreach/options.py)."""
     chosen = options.choose(text, [(button.title, button.payload) for _, button in shown])
     if chosen is None:
         return None

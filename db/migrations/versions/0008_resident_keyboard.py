@@ -1,4 +1,4 @@
-"""resident.keyboard, button_token.position: the button batches of the bot's latest turn, so that a typed answer is read against them
+"""resident.keyboard: the buttons of the bot's latest turn, so that a typed answer is read against them
 
 Revision ID: 0008
 Revises: 0007
@@ -16,17 +16,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # The buttons of the latest turn (JSON: token batches, and the channel's reusable buttons as [title, payload]);
+    # The buttons of the latest turn (JSON: their tokens, and the channel's reusable buttons as [title, payload]);
     # NULL when that turn had none. A typed message is first matched to these buttons (outreach/options.py).
     with op.batch_alter_table('resident', schema=None) as batch_op:
         batch_op.add_column(sa.Column('keyboard', sa.String(length=600), nullable=True))
-    # The order of a button within its message.
-    with op.batch_alter_table('button_token', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('position', sa.Integer(), server_default='0', nullable=False))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('button_token', schema=None) as batch_op:
-        batch_op.drop_column('position')
     with op.batch_alter_table('resident', schema=None) as batch_op:
         batch_op.drop_column('keyboard')
