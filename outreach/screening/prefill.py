@@ -245,8 +245,11 @@ _EUROS = r"(?P<n>\d{1,2} ?\d{3}|\d{2,4})\s*(?:euros?|e\b|balles)?"
 
 
 def _rent(text: str) -> str | None:
-    return _amount(text, r"\bloyer (?:de |d |est de |a |c est )?" + _EUROS) or _amount(
-        text, _EUROS + r"\s*(?:de|d) loyer\b"
+    """ "loyer de 450", "450 € de loyer", or what a tenant pays ("en hlm on paye 610"; kept only for a tenant)."""
+    return (
+        _amount(text, r"\bloyer (?:de |d |est de |a |c est )?" + _EUROS)
+        or _amount(text, _EUROS + r"\s*(?:de|d) loyer\b")
+        or _amount(text, r"\b(?:je|on|nous) (?:paye|payons|paie|paies)\s+(?:environ |a peu pres )?" + _EUROS)
     )
 
 

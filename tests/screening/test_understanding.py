@@ -35,6 +35,8 @@ from outreach.services import understanding
             {"s_activity": "employed", "s_salary": "1200", "s_housing": "tenant", "s_rent": "450"},
         ),
         ("je vis chez ma mère avec mon bébé", {"s_housing": "hosted", "s_children": "0"}),
+        ("en hlm on paye 610", {"s_housing": "social_tenant", "s_rent": "610"}),
+        ("je paye 300 de credit pour la voiture", {}),  # not a tenant: no rent
         ("retraité, pension de 900", {"s_activity": "retired", "s_other_income": "900"}),
         ("j'ai droit à la prime d'activité ?", {}),
         ("je veux savoir mes droits", {}),
