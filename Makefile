@@ -20,6 +20,7 @@ test: setup
 lint: setup
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/lint-imports
+	@$(PY) scripts/catalogue.py check
 
 bench: setup
 	@$(VENV)/bin/outreach train >/dev/null

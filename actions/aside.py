@@ -12,12 +12,16 @@ from rasa_sdk.types import DomainDict
 
 from actions.channel import typed_text
 from outreach import texts
+from outreach.i18n import N_, _
 from outreach.places import fold
 from outreach.screening import questions
 
-WHY = re.compile(r"\b(pourquoi|pk|pq|pkoi|pourkoi|a quoi (ca|sa) sert|c est pour quoi|pour quoi faire|why)\b")
+WHY = re.compile(  # i18n: ignore
+    r"\b(pourquoi|pk|pq|pkoi|pourkoi|a quoi (ca|sa) sert|c est pour quoi|pour quoi faire|why|3lach|3lah|neden|"
+    r"por que|porque)\b|لماذا|علاش|ليش|لاش"
+)
 FAQ_CONFIDENCE = 0.5
-WHY_PLACE = "C'est pour vous proposer la permanence la plus proche de chez vous."
+WHY_PLACE = N_("C'est pour vous proposer la permanence la plus proche de chez vous.")
 
 
 WHAT_IS = re.compile(r"\b(c est quoi|cest quoi|qu est ce que c est|ca veut dire quoi|c quoi|kesako|ca consiste)\b")
@@ -44,7 +48,9 @@ def answer(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str | Non
     if not text:
         return False
     if reason and WHY.search(fold(text)):
-        dispatcher.utter_message(text=f"{reason} Vos réponses servent seulement à estimer vos droits.")
+        dispatcher.utter_message(
+            text=_("{reason} Vos réponses servent seulement à estimer vos droits.").format(reason=_(reason))
+        )
         return True
     response = faq_answer(tracker)
     if response is not None:

@@ -13,17 +13,18 @@ from actions import runtime
 from actions.channel import resident_of, say, typed_text
 from actions.handoff import hand_off
 from outreach import texts
+from outreach.i18n import N_
 from outreach.services import understanding
 
 FALLBACK_INTENT = "nlu_fallback"
 REPHRASE_BUTTONS = [
     {"title": title, "payload": payload}
     for title, payload in (
-        ("Mes droits", "/check_rights"),
-        ("Trouver un emploi", "/find_job"),
-        ("Logement", "/housing_help"),
-        ("Santé", "/health_cover"),
-        ("Parler à quelqu'un", "/talk_to_human"),
+        (N_("Mes droits"), "/check_rights"),
+        (N_("Trouver un emploi"), "/find_job"),
+        (N_("Logement"), "/housing_help"),
+        (N_("Santé"), "/health_cover"),
+        (N_("Parler à quelqu'un"), "/talk_to_human"),
     )
 ]
 

@@ -13,14 +13,15 @@ from actions import aside, runtime
 from actions.booking import last_request
 from actions.channel import resident_of, run
 from outreach import options, places, texts
+from outreach.i18n import N_
 from outreach.services import booking_dialogue as dialogue
 from outreach.services import residents
 
-TALK_BUTTON = {"title": "Parler à quelqu'un", "payload": "/talk_to_human"}
-RIGHTS_BUTTON = {"title": "Faire le point sur mes droits", "payload": "/check_rights"}
+TALK_BUTTON = {"title": N_("Parler à quelqu'un"), "payload": "/talk_to_human"}
+RIGHTS_BUTTON = {"title": N_("Faire le point sur mes droits"), "payload": "/check_rights"}
 CANCEL_BUTTONS = [
-    {"title": "Je ne sais pas", "payload": "/dont_know"},
-    {"title": "Annuler", "payload": "/cancel"},
+    {"title": N_("Je ne sais pas"), "payload": "/dont_know"},
+    {"title": N_("Annuler"), "payload": "/cancel"},
 ]
 
 
@@ -28,7 +29,7 @@ CANCEL_BUTTONS = [
 def commune_buttons() -> list[dict[str, str]]:
     """The communes of the territories, then "Une autre commune" (the place form's and the screening's question)."""
     buttons = [{"title": c.name, "payload": options.inform("commune", c.name)} for c in places.communes()]
-    return [*buttons, {"title": "Une autre commune", "payload": options.inform("commune", places.OTHER)}]
+    return [*buttons, {"title": N_("Une autre commune"), "payload": options.inform("commune", places.OTHER)}]
 
 
 def _mentioned(tracker: Tracker) -> tuple[str | None, str | None]:

@@ -19,6 +19,7 @@ from actions.channel import resident_of, say, typed_text
 from actions.handoff import hand_off
 from actions.place import commune_buttons
 from outreach import options, places, texts
+from outreach.i18n import N_
 from outreach.places import fold
 from outreach.screening import prefill, questions
 from outreach.services import screening_done
@@ -26,8 +27,8 @@ from outreach.services import screening_done
 log = logging.getLogger(__name__)
 
 FORM = "screening_form"
-DONT_KNOW_BUTTON = {"title": "Je ne sais pas", "payload": "/dont_know"}
-CANCEL_BUTTON = {"title": "Annuler", "payload": "/cancel"}
+DONT_KNOW_BUTTON = {"title": N_("Je ne sais pas"), "payload": "/dont_know"}
+CANCEL_BUTTON = {"title": N_("Annuler"), "payload": "/cancel"}
 COMMUNE_SLOT_VALUES = {c.name for c in places.communes()}
 
 
@@ -73,7 +74,7 @@ class ValidateScreeningForm(FormValidationAction):
             understood = questions.understand(slot, str(value))
         if understood is None:
             if requested and not aside.answer(dispatcher, tracker, questions.REASONS.get(slot)):
-                example = questions.BY_SLOT[slot].example
+                example = questions.example_of(questions.BY_SLOT[slot])
                 dispatcher.utter_message(text=texts.SCREENING_NOT_UNDERSTOOD.format(example=example))
             return {slot: None}
         validated: dict[str, Any] = {slot: understood}
@@ -94,7 +95,8 @@ class _AskScreening:
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         answers = _answers(tracker)
         question = questions.BY_SLOT[self.slot]
-        buttons = [{"title": title, "payload": options.inform(self.slot, value)} for title, value in question.buttons]
+        shown = questions.buttons_of(question)
+        buttons = [{"title": title, "payload": options.inform(self.slot, value)} for title, value in shown]
         if self.slot == "commune":
             buttons = commune_buttons()
         text = f"{questions.progress_text(answers)}\n{questions.text_of(question, answers)}"

@@ -16,6 +16,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from actions import runtime
+from outreach import i18n
+from outreach.services import residents
+
 log = logging.getLogger("outreach.actions")
 
 
@@ -23,6 +27,23 @@ def executor() -> ActionExecutor:
     found = ActionExecutor()
     found.register_package("actions")
     return found
+
+
+def _language(action_call: dict[str, Any]) -> str:
+    """The resident's language: sent by the channel with each message (metadata), else looked up."""
+    tracker = action_call.get("tracker") or {}
+    metadata = ((tracker.get("latest_message") or {}).get("metadata")) or {}
+    said = i18n.supported(str(metadata.get("language") or ""))
+    if said:
+        return said
+    sender = str(action_call.get("sender_id") or tracker.get("sender_id") or "")
+    if not sender:
+        return i18n.DEFAULT
+    try:
+        with runtime.current().uow() as uow:
+            return residents.language_of(uow, sender)
+    except Exception:  # no runtime (a test's executor) or no database: French, the reference
+        return i18n.DEFAULT
 
 
 def create_app(action_executor: ActionExecutor | None = None) -> Starlette:
@@ -45,7 +66,8 @@ def create_app(action_executor: ActionExecutor | None = None) -> Starlette:
         if not isinstance(action_call, dict):
             return JSONResponse({"error": "Invalid body request"}, status_code=400)
         try:
-            result = await actions.run(action_call)
+            with i18n.speaking(_language(action_call)):
+                result = await actions.run(action_call)
         except ActionExecutionRejection as exc:
             return JSONResponse({"error": exc.message, "action_name": exc.action_name}, status_code=400)
         except ActionNotFoundException as exc:

@@ -3,6 +3,7 @@ Callback queries all go to bot/router.py; the conversation is in bot/conversatio
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import logging
@@ -21,11 +22,20 @@ from telegram.ext import (
     filters,
 )
 
-from bot import conversation, router, staff
-from bot.channel import CONSENT_KEYBOARD, Services, ask_consent, find_resident, services_of
+from bot import conversation, language, router, staff
+from bot.channel import (
+    Services,
+    ask_consent,
+    consent_keyboard,
+    find_resident,
+    language_before_consent,
+    send_replies,
+    services_of,
+)
 from bot.conversation import MENU_COMMANDS, TALK_TO_HUMAN, show_my_data, stop_proactive
-from outreach import options, texts
+from outreach import i18n, language_id, texts
 from outreach.config import Settings
+from outreach.replies import Button, Reply
 from outreach.services import handoffs, residents
 from outreach.services import staff as staff_service
 from outreach.services.residents import ResidentView
@@ -82,18 +92,23 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         if admitted == "warn":
             await message.reply_text(texts.FLOOD)
         return
-    text = message.text or ""
+    text = i18n.ascii_digits(message.text or "")
     if text.startswith("/"):  # an unknown command: read it as words
         text = text[1:].split("@", 1)[0].replace("_", " ")
     async with services.gate.lock(chat.id):
         resident = await find_resident(services, user.id)
         if resident is None or not resident.consented:
             if resident is not None and resident.refused:
-                await message.reply_text(texts.REFUSED_REMINDER, reply_markup=CONSENT_KEYBOARD)
-            else:
-                if text.strip():  # answered once the consent is given (kept in memory only until then)
-                    services.first_words.hold(chat.id, text.strip()[-NLU_MAX_CHARS:])
-                await ask_consent(update, context, first_time=resident is None)
+                i18n.set_language(language_before_consent(services, update))
+                await message.reply_text(texts.REFUSED_REMINDER, reply_markup=consent_keyboard())
+                return
+            if text.strip():  # answered once the consent is given (kept in memory only until then)
+                services.first_words.hold(chat.id, text.strip()[-NLU_MAX_CHARS:])
+                guess = language.notice_before_consent(services, chat.id, text)
+                if other := language.unsupported_language(guess, text):
+                    await language.unsupported(context.bot, chat.id, other, services)
+                    return
+            await ask_consent(update, context, first_time=resident is None)
             return
         if await _in_case(services, context.bot, update, resident):
             return
@@ -101,12 +116,7 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             cut = text[-NLU_MAX_CHARS:]
             text = cut[cut.find(" ") + 1 :] if " " in cut else cut
             await message.reply_text(texts.LONG_MESSAGE)
-        if options.asks_for_a_person(text):  # always reaches a person, whatever else the message says
-            await staff.open_case(services, context.bot, chat.id, resident, "talk_to_human", said=text.strip())
-            return
-        if await router.typed(services, context.bot, chat.id, resident, text.strip()):
-            return  # a button typed, or a question about the results just shown
-        await conversation.converse(services, context.bot, chat.id, resident, text.strip() or "?")
+        await router.answer(services, context.bot, chat.id, resident, text.strip() or "?")
 
 
 def menu_command(payload: str) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], object]:
@@ -155,7 +165,8 @@ async def resume_messages(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Photos, stickers, voice notes, documents, locations…: a kind answer."""
+    """Photos, stickers, voice notes, documents, locations…: a kind answer (a voice note: a person can listen to it),
+    in the resident's language; inside a case, what was sent reaches the adulte-relais as it is."""
     services = services_of(context)
     if services.gate.admit(update.effective_chat.id) != "ok":
         return
@@ -165,7 +176,12 @@ async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     async with services.gate.lock(update.effective_chat.id):
         if await _in_case(services, context.bot, update, resident):
-            return  # photos and documents (a CAF letter…) reach the adulte-relais
+            return  # photos, documents (a CAF letter…) and voice notes reach the adulte-relais
+        message = update.effective_message
+        if message is not None and (message.voice or message.audio or message.video_note):
+            reply = Reply(texts.VOICE_NOTE, (Button(texts.VOICE_BUTTON, conversation.TALK_TO_HUMAN),))
+            await send_replies(services, context.bot, update.effective_chat.id, resident, [reply])
+            return
     await update.effective_message.reply_text(texts.NON_TEXT)
 
 
@@ -190,8 +206,13 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def set_menu(application: Application) -> None:
-    """The persistent menu of bot commands."""
+    """The persistent menu of bot commands, in French and in each language of the catalogue (Telegram shows the
+    one of the resident's app language)."""
     await application.bot.set_my_commands([BotCommand(name, desc) for name, desc in texts.COMMANDS])
+    for code in i18n.TRANSLATED:
+        with i18n.speaking(code):
+            commands = [BotCommand(name, i18n._(desc)) for name, desc in texts.COMMANDS]
+        await application.bot.set_my_commands(commands, language_code=code)
 
 
 def build_application(services: Services) -> Application:
@@ -226,6 +247,7 @@ def build_application(services: Services) -> Application:
     application.add_handler(CommandHandler("donnees", resident_command(show_my_data), filters=private))
     application.add_handler(CommandHandler("stop", resident_command(stop_proactive), filters=private))
     application.add_handler(CommandHandler("reprendre", resume_messages, filters=private))
+    application.add_handler(CommandHandler("langue", language.command, filters=private))
     application.add_handler(CallbackQueryHandler(router.route))  # every button, staff's and residents'
     application.add_handler(MessageHandler(private & filters.TEXT, text_message))
     application.add_handler(MessageHandler(private & ~filters.TEXT, non_text))
@@ -244,6 +266,7 @@ async def running(services: Services) -> AsyncIterator[Application]:
     application = build_application(services)
     settings = services.settings
     async with application:  # post_init only runs with run_polling(); our loop is our own
+        await asyncio.to_thread(language_id.warm)  # ~3 s once, not on the first residents' messages
         await set_menu(application)
         await application.start()
         if settings.webhook_url:
@@ -272,7 +295,6 @@ async def running(services: Services) -> AsyncIterator[Application]:
 
 
 __all__ = [
-    "CONSENT_KEYBOARD",
     "MENU_COMMANDS",
     "TALK_TO_HUMAN",
     "ChatType",

@@ -12,14 +12,15 @@ from telegram.ext import ContextTypes
 
 from bot import conversation, staff
 from bot.channel import Services, close_keyboard, find_resident, run, services_of
-from outreach import campaigns
+from outreach import campaigns, i18n
+from outreach.i18n import N_, _
 from outreach.services import booking_dialogue
 from outreach.services.residents import ResidentView
 
 log = logging.getLogger(__name__)
 
-NOT_YOURS = "Désolé, ce bouton n'est pas valable pour vous."
-TEST_ONLY = "C'est un message de test : ce bouton ne fait rien pour l'équipe."
+NOT_YOURS = N_("Désolé, ce bouton n'est pas valable pour vous.")
+TEST_ONLY = i18n.staff("C'est un message de test : ce bouton ne fait rien pour l'équipe.")
 
 
 async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE, delivery_id: int, button: str) -> None:
@@ -38,10 +39,10 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE, delivery_i
             )
     if not recorded or resident is None:
         log.info("campaign button refused (delivery %s)", delivery_id)
-        await query.answer(NOT_YOURS)
+        await query.answer(_(NOT_YOURS))
         return
     await query.answer()
-    await close_keyboard(query, campaigns.BUTTONS[button])
+    await close_keyboard(query, _(campaigns.BUTTONS[button]))
     chat_id = update.effective_chat.id
     async with services.gate.lock(chat_id):
         await act(services, context.bot, chat_id, resident, button)

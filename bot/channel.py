@@ -18,7 +18,7 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from db.engine import UnitOfWork
-from outreach import texts
+from outreach import i18n, texts
 from outreach.clock import Clock
 from outreach.config import Settings
 from outreach.rasa import RasaClient
@@ -56,25 +56,40 @@ class ChatGate:
 
 
 class FirstWords:
-    """What a new resident wrote before accepting the consent, held in memory only (nothing is stored before the
-    consent) for a short while, and answered once they accept."""
+    """What a resident wrote before a question of the channel was answered (the consent, "Continue in English?"),
+    held in memory only (nothing is stored before the consent) for a short while, and answered after. Also, before
+    the consent, the language they chose or wrote in."""
 
     def __init__(self, lifetime_seconds: float = 1800.0, capacity: int = 10_000) -> None:
         self.lifetime = lifetime_seconds
         self.capacity = capacity
         self._held: collections.OrderedDict[int, tuple[float, str]] = collections.OrderedDict()
+        self._language: collections.OrderedDict[int, tuple[float, str]] = collections.OrderedDict()
 
-    def hold(self, chat_id: int, text: str) -> None:
-        self._held.pop(chat_id, None)
-        self._held[chat_id] = (time.monotonic(), text)
-        while len(self._held) > self.capacity:
-            self._held.popitem(last=False)
+    def _put(self, store: collections.OrderedDict[int, tuple[float, str]], chat_id: int, value: str) -> None:
+        store.pop(chat_id, None)
+        store[chat_id] = (time.monotonic(), value)
+        while len(store) > self.capacity:
+            store.popitem(last=False)
 
-    def take(self, chat_id: int) -> str | None:
-        held = self._held.pop(chat_id, None)
+    def _get(self, store: collections.OrderedDict[int, tuple[float, str]], chat_id: int, *, keep: bool) -> str | None:
+        held = store.get(chat_id) if keep else store.pop(chat_id, None)
         if held is None or time.monotonic() - held[0] > self.lifetime:
             return None
         return held[1]
+
+    def hold(self, chat_id: int, text: str) -> None:
+        self._put(self._held, chat_id, text)
+
+    def take(self, chat_id: int) -> str | None:
+        return self._get(self._held, chat_id, keep=False)
+
+    def set_language(self, chat_id: int, code: str) -> None:
+        """The language of a resident before the consent (chosen, or "es:person" after "Talk to a person")."""
+        self._put(self._language, chat_id, code)
+
+    def language(self, chat_id: int, *, keep: bool = True) -> str | None:
+        return self._get(self._language, chat_id, keep=keep)
 
 
 @dataclass
@@ -125,6 +140,7 @@ async def send_replies(
     The buttons of these replies become the resident's keyboard: a typed answer is read against them first."""
     shown: list[str] = []
     reusable: list[Button] = []
+    replies = [localized(reply) for reply in replies]
     for reply in replies:
         if not reply.text:
             if reply.document is not None:
@@ -149,6 +165,15 @@ async def send_replies(
     if replies:
         with services.uow() as uow:
             residents.show_keyboard(uow, resident.id, shown, reusable)
+
+
+def localized(reply: Reply) -> Reply:
+    """Rasa's French responses (msgids of the catalogue) in the language of the turn, by key; texts already
+    rendered in it (by our use cases) are not msgids and stay as they are."""
+    if i18n.current() == i18n.DEFAULT:
+        return reply
+    buttons = tuple(Button(i18n.localize(b.title), b.payload) for b in reply.buttons)
+    return Reply(i18n.localize(reply.text), buttons, reply.document, reply.custom)
 
 
 UseCase = Callable[..., "list[Reply] | None"]
@@ -207,14 +232,32 @@ async def expired_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 async def find_resident(services: Services, user_id: int) -> ResidentView | None:
+    """The resident, if known; the rest of the turn speaks their language."""
     with services.uow() as uow:
-        return residents.find(uow, services.clock, user_id)
+        found = residents.find(uow, services.clock, user_id)
+    if found is not None:
+        i18n.set_language(found.language)
+    return found
 
 
-CONSENT_KEYBOARD = column([(texts.CONSENT_ACCEPT, "c:yes"), (texts.CONSENT_REFUSE, "c:no")])
+def consent_keyboard() -> InlineKeyboardMarkup:
+    """Accept, refuse (in the language of the turn), and the choice of another language."""
+    return column([(texts.CONSENT_ACCEPT, "c:yes"), (texts.CONSENT_REFUSE, "c:no"), (texts.LANGUAGE_BUTTON, "l:menu")])
 
 
-async def ask_consent(update: Update, context: ContextTypes.DEFAULT_TYPE, *, first_time: bool = True) -> None:
-    """Show the consent question with its two buttons."""
+def language_before_consent(services: Services, update: Update) -> str:
+    """The language to ask the consent in: the one chosen or written in (held in memory), else Telegram's."""
+    held = services.first_words.language(update.effective_chat.id)
+    user = update.effective_user
+    return i18n.supported((held or "").split(":", 1)[0]) or i18n.supported(user and user.language_code) or "fr"
+
+
+async def ask_consent(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, *, first_time: bool = True, language: str | None = None
+) -> None:
+    """Show the consent question with its buttons, in the resident's language (chosen, written in, or Telegram's)."""
+    services = services_of(context)
+    i18n.set_language(language or language_before_consent(services, update))
+    chat_id = update.effective_chat.id
     text = texts.CONSENT if first_time else texts.CONSENT_NEEDED
-    await update.effective_message.reply_text(text, reply_markup=CONSENT_KEYBOARD)
+    await context.bot.send_message(chat_id, text, reply_markup=consent_keyboard())

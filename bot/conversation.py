@@ -15,11 +15,12 @@ from bot.channel import (
     close_keyboard,
     expired_button,
     find_resident,
+    language_before_consent,
     run,
     send_replies,
     services_of,
 )
-from outreach import texts
+from outreach import i18n, texts
 from outreach.rasa import RasaUnavailable
 from outreach.replies import Reply
 from outreach.screening import present
@@ -40,7 +41,7 @@ MENU_COMMANDS = {
 
 async def converse(services: Services, bot: object, chat_id: int, resident: ResidentView, text: str) -> None:
     """One turn with Rasa. If Rasa is down: say so at once, keep retrying, answer when it is back."""
-    metadata = {"channel": "telegram"}
+    metadata = {"channel": "telegram", "language": resident.language}
     try:
         replies = await services.rasa.send(resident.public_id, text, metadata)
     except RasaUnavailable as exc:
@@ -65,8 +66,9 @@ async def converse(services: Services, bot: object, chat_id: int, resident: Resi
 
 
 
-async def consent_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The resident pressed Accepter or Refuser."""
+async def consent_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[ResidentView] | None:
+    """The resident pressed Accepter or Refuser; the resident who just accepted (the router answers what they
+    asked before), or None."""
     services = services_of(context)
     query = update.callback_query
     await query.answer()
@@ -75,10 +77,14 @@ async def consent_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     async with services.gate.lock(chat.id):
         with services.uow() as uow:
             before = residents.find(uow, services.clock, user.id, touch=False)
+            if before is not None:
+                i18n.set_language(before.language)
+            else:
+                i18n.set_language(language_before_consent(services, update))
             if accepted and before is not None and before.consented:
                 await close_keyboard(query, texts.CONSENT_ACCEPT)
                 await context.bot.send_message(chat.id, texts.CONSENT_ALREADY)
-                return
+                return None
             resident = residents.record_consent(
                 uow,
                 services.clock,
@@ -86,15 +92,15 @@ async def consent_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
                 chat_id=chat.id,
                 accepted=accepted,
                 first_name=user.first_name,
-                language=user.language_code,
+                language=i18n.current(),
             )
         await close_keyboard(query, texts.CONSENT_ACCEPT if accepted else texts.CONSENT_REFUSE)
-        first_words = services.first_words.take(chat.id)
         if not accepted:
+            services.first_words.take(chat.id)
+            services.first_words.language(chat.id, keep=False)
             await context.bot.send_message(chat.id, texts.CONSENT_REFUSED)
-            return
-        # what they asked before the consent, if anything ("bonjour" gets the greeting all the same)
-        await converse(services, context.bot, chat.id, resident, first_words or "/greet")
+            return None
+    return (resident,)
 
 
 async def show_my_data(

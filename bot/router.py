@@ -1,6 +1,7 @@
 """The one callback router: every `callback_data` the bot ever reads is parsed here, and only here.
 
     c:yes | c:no                          consent (bot/conversation.py)
+    l:menu | l:<code> | l:keep | l:person  the resident's language (bot/language.py)
     d:export | d:erase | d:erase! | d:keep   the resident's data (/donnees, reusable buttons)
     b:<token>                             a button whose payload stays on the server (issued by
                                           channel.send_replies, redeemed once): a Rasa payload ("/intent"),
@@ -16,19 +17,20 @@ Anything else is forged or stale: "Ce bouton n'est plus valable"."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot import campaigns, conversation, staff
+from bot import campaigns, conversation, language, staff
 from bot.channel import Services, close_keyboard, expired_button, find_resident, run, send_replies, services_of
 from db.engine import UnitOfWork
 from db.models import AppointmentChannel
 from outreach import booking_texts as btexts
 from outreach import campaigns as campaign_rules
-from outreach import options, texts
+from outreach import i18n, language_id, options, texts
 from outreach.dates import parse_wish
 from outreach.replies import Button
 from outreach.screening import questions
@@ -52,7 +54,15 @@ async def route(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     data = update.callback_query.data or ""
     kind, _, rest = data.partition(":")
     if kind == "c" and rest in ("yes", "no"):
-        await conversation.consent_answer(update, context)
+        consented = await conversation.consent_answer(update, context)
+        if consented is not None:
+            await _after_consent(services_of(context), context.bot, update.effective_chat.id, *consented)
+    elif kind == "l":
+        held = await language.pressed(update, context, rest)
+        if held is not None:
+            services = services_of(context)
+            async with services.gate.lock(update.effective_chat.id):
+                await answer(services, context.bot, update.effective_chat.id, *held, detect=False)
     elif kind == "d" and rest in privacy.CHOICES:
         await conversation.data_pressed(update, context, rest)
     elif kind == "b" and TOKEN.fullmatch(rest):
@@ -62,7 +72,7 @@ async def route(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     elif kind == "k":
         parsed = campaign_rules.parse_callback(data)
         if parsed is None:
-            await update.callback_query.answer(campaigns.NOT_YOURS)
+            await update.callback_query.answer(i18n._(campaigns.NOT_YOURS))
             return
         await campaigns.pressed(update, context, *parsed)
     elif kind == "s":
@@ -70,6 +80,57 @@ async def route(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await staff.pressed(update, context, parts[0], _number(parts[1]) if len(parts) > 1 else None, parts[2:])
     else:
         await expired_button(update, context)
+
+
+async def _after_consent(services: Services, bot: object, chat_id: int, resident: ResidentView) -> None:
+    """Just consented: the language chosen before (kept, confirmed), then what they asked before the consent, if
+    anything ("bonjour" gets the greeting all the same); a person, if they asked for one in a language the bot
+    does not speak."""
+    async with services.gate.lock(chat_id):
+        code, chosen, person_language = language.chosen_before_consent(services, chat_id)
+        if code is not None:
+            with services.uow() as uow:
+                residents.set_language(uow, services.clock, resident.id, code, confirmed=chosen)
+        resident = _with_language(resident, code, chosen)
+        first_words = services.first_words.take(chat_id)
+        if person_language:
+            await staff.open_case(
+                services, bot, chat_id, resident, "language", said=first_words or "", language=person_language
+            )
+            return
+        await answer(services, bot, chat_id, resident, first_words or "/greet", detect=bool(first_words))
+
+
+def _with_language(resident: ResidentView, code: str | None, chosen: bool) -> ResidentView:
+    if code is None:
+        return resident
+    i18n.set_language(code)
+    return dataclasses.replace(resident, language=code, language_confirmed=chosen or resident.language_confirmed)
+
+
+async def answer(
+    services: Services, bot: object, chat_id: int, resident: ResidentView, text: str, *, detect: bool = True
+) -> None:
+    """A consented resident's words, outside a case: a person when they ask for one; a typed button or a question
+    about results; the language they write in when it is not the one spoken ("Continue in English?", or French and
+    English and a person for a language the bot does not speak); then Rasa."""
+    if options.asks_for_a_person(text):  # always reaches a person, whatever else the message says
+        await staff.open_case(services, bot, chat_id, resident, "talk_to_human", said=text)
+        return
+    if text.startswith("/"):  # a payload of ours ("/greet"), never a resident's text
+        await conversation.converse(services, bot, chat_id, resident, text)
+        return
+    if await typed(services, bot, chat_id, resident, text):
+        return  # a button typed, or a question about the results just shown
+    if detect:
+        guess = language_id.identify(text)
+        if other := language.unsupported_language(guess, text):
+            await language.unsupported(bot, chat_id, other, services)
+            return
+        if language.should_offer(chat_id, resident, guess, text) and guess.code:
+            await language.offer(services, bot, chat_id, resident, guess.code, text)
+            return
+    await conversation.converse(services, bot, chat_id, resident, text or "?")
 
 
 async def _token_button(update: Update, context: ContextTypes.DEFAULT_TYPE, token: str) -> None:

@@ -15,7 +15,7 @@ from telegram.ext import ContextTypes, filters
 from bot.channel import Services, markup, send_replies, services_of
 from db.models import HandoffOutcome, HandoffStatus, StaffRole
 from outreach import booking_texts as btexts
-from outreach import office_hours, texts
+from outreach import i18n, office_hours, texts
 from outreach.places import fold
 from outreach.services import booking, case_messages, handoff_dialogue, handoffs, staff
 from outreach.services import console_accounts as accounts
@@ -25,8 +25,18 @@ from outreach.services.staff import StaffView
 
 log = logging.getLogger(__name__)
 
-ROLE_LABELS = {StaffRole.relay: "adulte-relais", StaffRole.coordinator: "coordination", StaffRole.admin: "admin"}
-TERRITORY_LABELS = {"dijon": "Dijon métropole", "troyes": "Troyes Champagne Métropole", None: "tous territoires"}
+# What staff read (French, whatever language their Telegram speaks).
+ROLE_LABELS = {
+    StaffRole.relay: i18n.staff("adulte-relais"),
+    StaffRole.coordinator: i18n.staff("coordination"),
+    StaffRole.admin: i18n.staff("admin"),
+}
+TERRITORY_LABELS = {
+    "dijon": i18n.staff("Dijon métropole"),
+    "troyes": i18n.staff("Troyes Champagne Métropole"),
+    None: i18n.staff("tous territoires"),
+}
+MARK_LABELS = {"seen": i18n.staff("venu"), "no_show": i18n.staff("pas venu"), "excused": i18n.staff("excusé")}
 
 
 @dataclass(frozen=True)
@@ -85,7 +95,7 @@ def _case_line(case: CaseView) -> str:
 
 def staff_menu(member: StaffView) -> tuple[str, InlineKeyboardMarkup]:
     toggle = (texts.STAFF_UNAVAILABLE, "s:avail:0") if member.available else (texts.STAFF_AVAILABLE, "s:avail:1")
-    state = "disponible" if member.available else "indisponible"
+    state = i18n.staff("disponible") if member.available else i18n.staff("indisponible")
     return texts.STAFF_MENU.format(etat=state), markup(
         [
             [toggle],
@@ -143,7 +153,13 @@ async def staff_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 
 async def open_case(
-    services: Services, bot: object, chat_id: int, resident: ResidentView, source: str, said: str = ""
+    services: Services,
+    bot: object,
+    chat_id: int,
+    resident: ResidentView,
+    source: str,
+    said: str = "",
+    language: str | None = None,
 ) -> None:
     """Hand the resident to a person ("Parler à quelqu'un", a campaign's button, a request in words): the case,
     its cards (with what the resident just `said`), a plain word on when someone answers; Rasa is paused until
@@ -153,7 +169,13 @@ async def open_case(
         exchanges = [*exchanges, ("habitant", said)][-10:]
     with services.uow() as uow:
         opened = handoff_dialogue.open_case(
-            uow, services.clock, tz=services.settings.tz, resident_id=resident.id, source=source, exchanges=exchanges
+            uow,
+            services.clock,
+            tz=services.settings.tz,
+            resident_id=resident.id,
+            source=source,
+            exchanges=exchanges,
+            language=language,
         )
     await _opened(services, bot, chat_id, resident, opened)
 
@@ -238,6 +260,10 @@ def _media(message: Message) -> tuple[str, str | None]:
         return "photo", message.photo[-1].file_id
     if message.document is not None:
         return "document", message.document.file_id
+    if message.voice is not None:  # a voice note reaches the adulte-relais as it is (no offline transcription)
+        return "voice", message.voice.file_id
+    if message.audio is not None:
+        return "audio", message.audio.file_id
     return "text", None
 
 
@@ -372,7 +398,7 @@ async def _pending(press: Press) -> None:
         waited = handoff_dialogue.minutes((services.clock.now() - case.created_at).total_seconds())
         await context.bot.send_message(
             update.effective_chat.id,
-            f"{_case_line(case)} — en attente depuis {waited}",
+            i18n.staff(f"{_case_line(case)} — en attente depuis {waited}"),
             reply_markup=markup([[(texts.CARD_TAKE, f"s:take:{case.id}")]]),
         )
 
@@ -537,7 +563,9 @@ async def _outcome_after(press: Press) -> None:
         await query.answer(texts.BUTTON_EXPIRED_ALERT)
         return
     await query.answer()
-    await query.edit_message_text(f"Issue enregistrée : {handoffs.OUTCOME_LABELS[outcome]}. Pour une note : /note …")
+    await query.edit_message_text(
+        i18n.staff(f"Issue enregistrée : {handoffs.OUTCOME_LABELS[outcome]}. Pour une note : /note …")
+    )
 
 
 async def _transfer(press: Press) -> None:
@@ -605,6 +633,12 @@ _STAFF_ACTIONS = {
 
 
 async def staff_agenda(services: Services, bot: object, chat_id: int, member: StaffView) -> None:
+    """The staff member's next 8 days of appointments (French, whatever the turn's language)."""
+    with i18n.speaking("fr"):
+        await _staff_agenda(services, bot, chat_id, member)
+
+
+async def _staff_agenda(services: Services, bot: object, chat_id: int, member: StaffView) -> None:
     tz = services.settings.tz
     today = services.clock.now().astimezone(tz).date()
     with services.uow() as uow:
@@ -618,7 +652,7 @@ async def staff_agenda(services: Services, bot: object, chat_id: int, member: St
         return
     now = services.clock.now()
     for view in views[:15]:
-        who = view.resident_name or "Habitant"
+        who = view.resident_name or i18n.staff("Habitant")
         line = f"📅 {btexts.when(view.starts_at, tz)} — {who}, {view.lieu_name}"
         if view.topic:
             line += f" ({btexts.topic_label(view.topic)})"
@@ -631,9 +665,9 @@ async def staff_agenda(services: Services, bot: object, chat_id: int, member: St
             keyboard = markup(
                 [
                     [
-                        ("Venu", f"s:mark:{view.id}:seen"),
-                        ("Pas venu", f"s:mark:{view.id}:no_show"),
-                        ("Excusé", f"s:mark:{view.id}:excused"),
+                        (i18n.staff("Venu"), f"s:mark:{view.id}:seen"),
+                        (i18n.staff("Pas venu"), f"s:mark:{view.id}:no_show"),
+                        (i18n.staff("Excusé"), f"s:mark:{view.id}:excused"),
                     ]
                 ]
             )
@@ -657,5 +691,4 @@ async def staff_mark(
         await query.answer(texts.BUTTON_EXPIRED_ALERT)
         return
     await query.answer()
-    labels = {"seen": "venu", "no_show": "pas venu", "excused": "excusé"}
-    await query.edit_message_text(f"{query.message.text}\n👉 {labels.get(status, status)}")  # type: ignore[union-attr]
+    await query.edit_message_text(f"{query.message.text}\n👉 {MARK_LABELS.get(status, status)}")  # type: ignore[union-attr]

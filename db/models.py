@@ -87,7 +87,8 @@ class Resident(SQLModel, table=True):
     telegram_user_id: int = Field(sa_column=Column(BigInteger, unique=True, nullable=False))
     chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     first_name: str | None = Field(default=None, max_length=64)
-    language: str | None = Field(default=None, max_length=8)
+    language: str | None = Field(default=None, max_length=8)  # what the bot speaks to them (outreach/i18n.py)
+    language_confirmed_at: dt.datetime | None = _dt()  # they chose it: no more offers to switch
     territory_id: str | None = Field(default=None, foreign_key="territory.id", max_length=32)
     quartier_id: str | None = Field(default=None, foreign_key="quartier.id", max_length=64)
     consent_version: str | None = Field(default=None, max_length=16)
@@ -116,6 +117,7 @@ class Staff(SQLModel, table=True):
     active: bool = True
     available: bool = False
     quartier_ids: list[str] = Field(default_factory=list, sa_type=JsonType)
+    languages: list[str] = Field(default_factory=list, sa_type=JsonType)  # spoken besides French (ISO 639-1)
     created_at: dt.datetime = Field(sa_type=UTCDateTime(), nullable=False)
     disabled_at: dt.datetime | None = _dt()
 
@@ -130,6 +132,7 @@ class StaffInvite(SQLModel, table=True):
     territory_id: str | None = Field(default=None, foreign_key="territory.id", max_length=32)
     first_name: str = Field(max_length=64)
     quartier_ids: list[str] = Field(default_factory=list, sa_type=JsonType)
+    languages: list[str] = Field(default_factory=list, sa_type=JsonType)
     created_at: dt.datetime = Field(sa_type=UTCDateTime(), nullable=False)
     expires_at: dt.datetime = Field(sa_type=UTCDateTime(), nullable=False)
     used_at: dt.datetime | None = _dt()
@@ -157,6 +160,7 @@ class Handoff(SQLModel, table=True):
     quartier_id: str | None = Field(default=None, max_length=64)
     source: str = Field(max_length=24)  # talk_to_human | fallback | screening | button
     reason: str = Field(max_length=200)
+    language: str | None = Field(default=None, max_length=8)  # the resident's, supported or not ("es")
     status: HandoffStatus = Field(default=HandoffStatus.waiting, sa_type=String(16))
     created_at: dt.datetime = Field(sa_type=UTCDateTime(), nullable=False)
     claimed_at: dt.datetime | None = _dt()
@@ -508,6 +512,8 @@ class Campaign(SQLModel, table=True):
     territory_id: str = Field(foreign_key="territory.id", index=True, max_length=32)
     audience: dict[str, Any] = Field(default_factory=dict, sa_type=JsonType)  # filters (campaigns/audience.py)
     text: str = Field(max_length=1000)  # template: {prenom} {quartier} {droit}
+    # optional versions of the text per language of the catalogue ({"ar": "…"}), written by the coordinator
+    translations: dict[str, str] = Field(default_factory=dict, sa_type=JsonType)
     buttons: list[str] = Field(default_factory=list, sa_type=JsonType)  # up to 3 of the fixed set
     schedule: CampaignSchedule = Field(default=CampaignSchedule.now, sa_type=String(8))
     starts_at: dt.datetime | None = _dt()

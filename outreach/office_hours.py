@@ -9,6 +9,9 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
+from outreach import i18n
+from outreach.i18n import _
+
 PERIODS = ((dt.time(9, 0), dt.time(12, 30)), (dt.time(13, 30), dt.time(17, 0)))
 DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 MONTHS = (
@@ -57,11 +60,20 @@ def next_opening(at: dt.datetime, tz: ZoneInfo) -> dt.datetime:
 
 
 def say_when(moment: dt.datetime, now: dt.datetime, tz: ZoneInfo) -> str:
-    """ "demain à 9 h", "lundi 7 décembre à 9 h", "aujourd'hui à 13 h 30" (French, plain)."""
+    """ "demain à 9 h", "lundi 7 décembre à 9 h", "aujourd'hui à 13 h 30" (plain, in the language of the turn:
+    "tomorrow at 09:00", "Monday 7 December at 09:00")."""
     local, today = moment.astimezone(tz), now.astimezone(tz).date()
-    hour = f"{local.hour} h" + (f" {local.minute:02d}" if local.minute else "")
+    french = i18n.current() == i18n.DEFAULT
+    if french:
+        hour = f"{local.hour} h" + (f" {local.minute:02d}" if local.minute else "")
+    else:
+        hour = i18n.clock(local.time())
     if local.date() == today:
-        return f"aujourd'hui à {hour}"
+        return _("aujourd'hui à {time}").format(time=hour)
     if local.date() == today + dt.timedelta(days=1):
-        return f"demain à {hour}"
-    return f"{DAYS[local.weekday()]} {local.day} {MONTHS[local.month - 1]} à {hour}"
+        return _("demain à {time}").format(time=hour)
+    if french:
+        day = f"{DAYS[local.weekday()]} {local.day} {MONTHS[local.month - 1]}"
+    else:
+        day = f"{i18n.weekday(local.date())} {i18n.month_day(local.date())}"
+    return _("{day} à {time}").format(day=day, time=hour)

@@ -94,7 +94,13 @@ def _in_words(folded: str, candidates: dict[str, str]) -> str | None:
     return best[1] if best else None
 
 
-_DONT_KNOW = {"je sais pas", "jsp", "sais pas", "je ne sais pas", "aucune idee", "j sais pas", "chai pas", "inconnu"}
+_DONT_KNOW = {  # what residents type: words to match, not messages
+    "je sais pas", "jsp", "sais pas", "je ne sais pas",  # i18n: ignore
+    "aucune idee", "j sais pas", "chai pas", "inconnu",  # i18n: ignore
+}
+_NONE_OF_THESE = {
+    "aucun", "un autre quartier", "autre quartier", "autre", "aucun de ces quartiers", "non",  # i18n: ignore
+}
 
 
 def resolve_commune(text: str) -> str | None:
@@ -115,7 +121,7 @@ def resolve_quartier(text: str, commune_name: str | None) -> str | None:
     folded = fold(text)
     if folded in _DONT_KNOW:
         return UNKNOWN
-    if folded in {"aucun", "un autre quartier", "autre quartier", "autre", "aucun de ces quartiers", "non"}:
+    if folded in _NONE_OF_THESE:
         return NONE_OF_THESE
     pool = quartiers_of(commune_name) if commune_name else list(quartiers())
     keys: dict[str, str] = {}
@@ -143,7 +149,7 @@ def resolve_place(text: str) -> tuple[str | None, str | None]:
     return commune, quartier
 
 
-_VAGUE_KEYS = {"le mail", "les mails", "gare", "le bief", "centre"}
+_VAGUE_KEYS = {"le mail", "les mails", "gare", "le bief", "centre"}  # i18n: ignore
 
 
 def mentioned_place(text: str) -> tuple[str | None, str | None]:

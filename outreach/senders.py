@@ -66,12 +66,21 @@ class BotApiSender:
         payload = row.payload
         markup = inline_keyboard(payload.get("buttons"))
         document, photo, edit = payload.get("document"), payload.get("photo"), payload.get("edit")
+        voice, audio = payload.get("voice"), payload.get("audio")
         try:
             if edit:
                 return await self._edit(row.chat_id, int(edit["message_id"]), payload.get("text"), markup)
             if photo:
                 response = await self._post(
                     "sendPhoto", row.chat_id, payload.get("text"), markup, photo=photo["file_id"]
+                )
+            elif voice:
+                response = await self._post(
+                    "sendVoice", row.chat_id, payload.get("text"), markup, voice=voice["file_id"]
+                )
+            elif audio:
+                response = await self._post(
+                    "sendAudio", row.chat_id, payload.get("text"), markup, audio=audio["file_id"]
                 )
             elif document and document.get("file_id"):
                 response = await self._post(
@@ -98,9 +107,7 @@ class BotApiSender:
             body["reply_markup"] = markup
         return await self._client.post(self._url + method, json=body)
 
-    async def _edit(
-        self, chat_id: int, message_id: int, text: str | None, markup: dict[str, Any] | None
-    ) -> SendResult:
+    async def _edit(self, chat_id: int, message_id: int, text: str | None, markup: dict[str, Any] | None) -> SendResult:
         """editMessageText (or editMessageReplyMarkup without a text); "not modified" means it already
         shows that: done."""
         body: dict[str, Any] = {"chat_id": chat_id, "message_id": message_id}

@@ -21,6 +21,7 @@ else
 fi
 .venv/bin/ruff check . || exit 1
 .venv/bin/lint-imports --no-cache || { echo "[test] import contracts broken (pyproject.toml, docs/architecture.md)" >&2; exit 1; }
+.venv/bin/python scripts/catalogue.py check || { echo "[test] message catalogue incomplete (docs/i18n.md)" >&2; exit 1; }
 .venv/bin/python -m pytest "$@"
 code=$?
 echo "[test] finished in $((SECONDS - start)) s (pytest exit $code)" >&2

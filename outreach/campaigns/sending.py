@@ -44,7 +44,7 @@ from db.models import (
     Staff,
     Territory,
 )
-from outreach import outbox
+from outreach import i18n, outbox
 from outreach.campaigns.audience import latest_rights, render_text, sample_resident, snapshot
 from outreach.campaigns.spec import MAX_RATE, Audience, CampaignError, CampaignSpec, button_rows, fill, values_for
 from outreach.clock import Clock
@@ -97,19 +97,19 @@ def _audit(session: Session, now: dt.datetime, by: int | None, action: str, camp
     session.add(AuditLog(at=now, actor=actor, action=action, subject=f"campaign:{campaign_id}", detail=detail))
 
 
-_STATE_WORDS = {
-    CampaignStatus.draft: "n'est pas encore lancée",
-    CampaignStatus.scheduled: "est programmée",
-    CampaignStatus.running: "est en cours d'envoi",
-    CampaignStatus.paused: "est en pause",
-    CampaignStatus.done: "est terminée",
-    CampaignStatus.cancelled: "est annulée",
+_STATE_WORDS = {  # the coordinator reads them (French, staff only)
+    CampaignStatus.draft: i18n.staff("n'est pas encore lancée"),
+    CampaignStatus.scheduled: i18n.staff("est programmée"),
+    CampaignStatus.running: i18n.staff("est en cours d'envoi"),
+    CampaignStatus.paused: i18n.staff("est en pause"),
+    CampaignStatus.done: i18n.staff("est terminée"),
+    CampaignStatus.cancelled: i18n.staff("est annulée"),
 }
 
 
 def _refuse(campaign: Campaign, what: str) -> CampaignError:
     state = _STATE_WORDS.get(CampaignStatus(campaign.status), f"est « {campaign.status} »")
-    return CampaignError(f"Impossible de {what} : la campagne « {campaign.name} » {state}.")
+    return CampaignError(i18n.staff(f"Impossible de {what} : la campagne « {campaign.name} » {state}."))
 
 
 def _transition(
@@ -149,6 +149,7 @@ def create(uow: UnitOfWork, clock: Clock, spec: CampaignSpec, *, created_by: int
         territory_id=spec.territory,
         audience=spec.audience.model_dump(mode="json"),
         text=spec.text,
+        translations=dict(spec.translations),
         buttons=list(spec.buttons),
         schedule=CampaignSchedule(spec.schedule.kind),
         starts_at=spec.schedule.at.astimezone(dt.UTC) if spec.schedule.at else None,
@@ -183,14 +184,14 @@ def start(uow: UnitOfWork, clock: Clock, campaign_id: int, *, by: int | None = N
     campaign = get(session, campaign_id)
     if campaign.schedule == CampaignSchedule.now:
         campaign = _transition(
-            session, campaign_id, [CampaignStatus.draft], "lancer la campagne",
+            session, campaign_id, [CampaignStatus.draft], i18n.staff("lancer la campagne"),
             status=CampaignStatus.running.value, started_at=now, next_run_at=None,
         )
         snapshot(session, campaign, now)
     else:
         first = campaign.starts_at or now
         campaign = _transition(
-            session, campaign_id, [CampaignStatus.draft], "lancer la campagne",
+            session, campaign_id, [CampaignStatus.draft], i18n.staff("lancer la campagne"),
             status=CampaignStatus.scheduled.value, started_at=now, next_run_at=first,
         )
     _audit(session, now, by, "campaign_start", campaign_id)
@@ -318,13 +319,15 @@ def send_test(uow: UnitOfWork, clock: Clock, campaign_id: int, staff: Staff) -> 
     audience = Audience.model_validate(campaign.audience)
     sample = sample_resident(session, audience, now)
     body = render_text(session, campaign.text, sample, prefer_right=audience.right_not_claimed)
-    text = f"🧪 Test de la campagne « {campaign.name} »\n\n{body}"[: outbox.MAX_TEXT]
+    text = i18n.staff(f"🧪 Test de la campagne « {campaign.name} »\n\n{body}")[: outbox.MAX_TEXT]
+    with i18n.speaking("fr"):  # the staff member's own chat: the buttons in French, as written
+        buttons = button_rows(0, campaign.buttons)
     outbox.enqueue(
         uow,
         key=f"camptest:{campaign_id}:{staff.id}:{int(now.timestamp() * 1000)}",
         chat_id=staff.chat_id,
         kind=KIND_TEST,
-        payload={"text": text, "buttons": button_rows(0, campaign.buttons), "campaign_id": campaign_id},
+        payload={"text": text, "buttons": buttons, "campaign_id": campaign_id},
         due_at=now,
         staff_id=staff.id,
         now=now,
@@ -546,7 +549,7 @@ def _fill(
             for row in session.execute(
                 select(
                     Resident.id, Resident.chat_id, Resident.first_name, Resident.quartier_id, Resident.consent_at,
-                    Resident.opted_out_at, Resident.unreachable_at, Resident.telegram_user_id,
+                    Resident.opted_out_at, Resident.unreachable_at, Resident.telegram_user_id, Resident.language,
                 ).where(col(Resident.id).in_(ids))
             ).all()
         }
@@ -571,8 +574,9 @@ def _fill(
             ).all()
             if count >= options.weekly_cap
         }
-        rights = latest_rights(session, ids) if "{droit}" in campaign.text else {}
-        if quartiers is None and "{quartier}" in campaign.text:
+        every_text = " ".join([campaign.text, *(campaign.translations or {}).values()])
+        rights = latest_rights(session, ids) if "{droit}" in every_text else {}
+        if quartiers is None and "{quartier}" in every_text:
             quartiers = dict(session.execute(select(Quartier.id, Quartier.name)).all())
         excluded: list[int] = []
         over_cap: list[int] = []
@@ -602,14 +606,18 @@ def _fill(
                 audience.right_not_claimed,
             )
             key = f"camp:{campaign.id}:{resident_id}"
+            # the text as the coordinator wrote it (in the resident's language if they wrote one), buttons translated
+            text = (campaign.translations or {}).get(i18n.supported(person.language) or "") or campaign.text
+            with i18n.speaking(person.language):
+                buttons = button_rows(delivery_id, campaign.buttons)
             outbox.enqueue(
                 uow,
                 key=key,
                 chat_id=person.chat_id,
                 kind=KIND,
                 payload={
-                    "text": fill(campaign.text, values)[: outbox.MAX_TEXT],
-                    "buttons": button_rows(delivery_id, campaign.buttons),
+                    "text": fill(text, values)[: outbox.MAX_TEXT],
+                    "buttons": buttons,
                     "campaign_id": campaign.id,
                     "delivery_id": delivery_id,
                 },

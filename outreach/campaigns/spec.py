@@ -14,16 +14,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from db.models import Campaign
 from outreach.config import default_tz
+from outreach.i18n import N_, TRANSLATED, _, staff
 from outreach.outbox import MAX_RATE
 
-BUTTONS: dict[str, str] = {
-    "screening": "Faire le point sur mes droits",
-    "book": "Prendre rendez-vous",
-    "talk": "Parler à quelqu'un",
-    "stop": "Ne plus recevoir de messages",
+BUTTONS: dict[str, str] = {  # the standard buttons, translated where shown: _(BUTTONS[key])
+    "screening": N_("Faire le point sur mes droits"),
+    "book": N_("Prendre rendez-vous"),
+    "talk": N_("Parler à quelqu'un"),
+    "stop": N_("Ne plus recevoir de messages"),
 }
 PLACEHOLDERS = ("prenom", "quartier", "droit")
-NEUTRAL = {"prenom": "", "quartier": "votre quartier", "droit": "vos droits"}
+# Words for an unknown value, inside the coordinator's (French) text: they stay French with it for now (a text
+# per language would translate them with it).
+NEUTRAL = {"prenom": "", "quartier": N_("votre quartier"), "droit": N_("vos droits")}
 
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
@@ -84,6 +87,8 @@ class CampaignSpec(BaseModel):
     territory: str = Field(min_length=1, max_length=32)
     audience: Audience
     text: str = Field(min_length=1, max_length=1000)
+    # the text in other languages of the catalogue, optional ({"ar": "…"}): residents who speak one read it
+    translations: dict[str, str] = Field(default_factory=dict)
     buttons: list[str] = Field(default_factory=list, max_length=3)
     schedule: Schedule = Field(default_factory=Schedule)
     rate: float = Field(default=25.0, gt=0, le=MAX_RATE)
@@ -110,6 +115,19 @@ class CampaignSpec(BaseModel):
         if not any(ch.isalnum() for ch in _PLACEHOLDER.sub("", value)):
             raise ValueError("le message doit contenir du texte, pas seulement des champs")
         return value
+
+    @field_validator("translations")
+    @classmethod
+    def _translations(cls, value: dict[str, str]) -> dict[str, str]:
+        kept = {}
+        for code, text in value.items():
+            if code not in TRANSLATED:
+                raise ValueError(f"langue inconnue « {code} » : choisissez parmi {', '.join(TRANSLATED)}")
+            if str(text or "").strip():
+                if len(str(text)) > 1000:
+                    raise ValueError(f"la traduction {code} dépasse 1000 caractères")
+                kept[code] = cls._text(str(text))
+        return kept
 
     @field_validator("buttons")
     @classmethod
@@ -179,29 +197,30 @@ def spec_of(campaign: Campaign) -> CampaignSpec:
         territory=campaign.territory_id,
         audience=Audience.model_validate(campaign.audience),
         text=campaign.text,
+        translations=dict(campaign.translations or {}),
         buttons=list(campaign.buttons),
         schedule=Schedule(kind=str(campaign.schedule), at=campaign.starts_at),  # type: ignore[arg-type]
         rate=campaign.rate,
     )
 
 
-_FIELD_NAMES = {
-    "name": "nom",
-    "territory": "territoire",
-    "audience": "public",
-    "text": "texte",
-    "buttons": "boutons",
-    "schedule": "envoi",
-    "rate": "débit",
-    "quartiers": "quartiers",
-    "age_min": "âge minimum",
-    "age_max": "âge maximum",
-    "right_not_claimed": "droit non demandé",
-    "never_screened": "jamais fait le point",
-    "inactive_days": "inactif depuis (jours)",
-    "booked": "rendez-vous",
-    "kind": "type d'envoi",
-    "at": "date",
+_FIELD_NAMES = {  # the coordinator's words for the fields (French, staff only)
+    "name": staff("nom"),
+    "territory": staff("territoire"),
+    "audience": staff("public"),
+    "text": staff("texte"),
+    "buttons": staff("boutons"),
+    "schedule": staff("envoi"),
+    "rate": staff("débit"),
+    "quartiers": staff("quartiers"),
+    "age_min": staff("âge minimum"),
+    "age_max": staff("âge maximum"),
+    "right_not_claimed": staff("droit non demandé"),
+    "never_screened": staff("jamais fait le point"),
+    "inactive_days": staff("inactif depuis (jours)"),
+    "booked": staff("rendez-vous"),
+    "kind": staff("type d'envoi"),
+    "at": staff("date"),
 }
 
 
@@ -296,5 +315,6 @@ def parse_callback(data: str) -> tuple[int, str] | None:
 
 
 def button_rows(delivery_id: int, keys: Sequence[str]) -> list[list[str]]:
-    """The outbox payload's buttons of one delivery: [[title, callback_data], ...]."""
-    return [[BUTTONS[key], callback_data(delivery_id, key)] for key in keys if key in BUTTONS]
+    """The outbox payload's buttons of one delivery: [[title, callback_data], ...], in the language of the turn
+    (the pump renders each delivery in its resident's language)."""
+    return [[_(BUTTONS[key]), callback_data(delivery_id, key)] for key in keys if key in BUTTONS]

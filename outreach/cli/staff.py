@@ -41,6 +41,9 @@ def staff_invite(
     territory: Annotated[str | None, typer.Option("--territory", help="dijon or troyes (not for admin).")] = None,
     name: Annotated[str | None, typer.Option("--name", help="First name shown to residents.")] = None,
     quartier: Annotated[list[str] | None, typer.Option("--quartier", help="QPV id, repeatable.")] = None,
+    language: Annotated[
+        list[str] | None, typer.Option("--language", help="A language spoken besides French (ar, en…), repeatable.")
+    ] = None,
 ) -> None:
     """A single-use invite (valid 7 days): prints {"code", "link", "expires_at"}; /start <code> makes staff."""
     try:
@@ -59,6 +62,7 @@ def staff_invite(
                 territory_id=territory,
                 first_name=name or {"relay": "Adulte-relais", "coordinator": "Coordination"}.get(role, "Admin"),
                 quartier_ids=list(quartier or []),
+                languages=list(language or []),
             )
     except staff_service.InviteError as exc:
         typer.echo(f"invite error: {exc}", err=True)
@@ -80,9 +84,31 @@ def staff_list() -> None:
                     "territory": member.territory_id,
                     "active": member.active,
                     "available": member.available,
+                    "languages": ["fr", *member.languages],
                     "on_telegram": member.telegram_user_id is not None,
                 }
             )
+
+
+@staff_app.command("languages")
+def staff_languages(
+    staff_id: Annotated[int, typer.Argument(help="The staff id (outreach staff list).")],
+    languages: Annotated[
+        list[str] | None, typer.Argument(help="Languages spoken besides French: ar en tr… (none: French only).")
+    ] = None,
+) -> None:
+    """Set the languages a staff member speaks: cases in those languages go to them first."""
+    try:
+        with unit_of_work(settings().database_url) as uow:
+            found = staff_service.set_languages(uow, SystemClock(), staff_id, list(languages or []), actor="cli")
+    except staff_service.InviteError as exc:
+        typer.echo(f"language error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if not found:
+        typer.echo(f"no staff account {staff_id}", err=True)
+        raise typer.Exit(2)
+    spoken = staff_service.spoken_languages(list(languages or []))
+    typer.echo(json.dumps({"id": staff_id, "languages": ["fr", *spoken]}))
 
 
 @staff_app.command("disable")

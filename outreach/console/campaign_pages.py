@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from outreach import campaigns
+from outreach import campaigns, i18n
 from outreach.console.shared import (
     ConsoleState,
     CsrfDep,
@@ -73,6 +73,7 @@ def _spec(form: FormData, territory: str, console: ConsoleState) -> campaigns.Ca
         territory=territory,
         audience=audience,
         text=str(form.get("texte") or ""),
+        translations={code: str(form.get(f"texte_{code}") or "") for code in i18n.TRANSLATED},
         buttons=[str(b) for b in form.getlist("boutons")],
         schedule=campaigns.Schedule(kind=kind, at=at),  # type: ignore[arg-type]
         rate=float(rate_text) if rate_text else console.settings.outbox_rate,
@@ -97,7 +98,8 @@ def campaign_new(request: Request, console: StateDep, uow: UowDep, viewer: Manag
     page = console_campaigns.builder(uow, console.clock, viewer.scope, territory=territoire)
     return render(request, "campaign_new.html", viewer, territory=page.territory, territories=page.territories,
                   quartiers=page.quartiers, rights=RIGHT_LABELS, buttons=campaigns.BUTTONS,
-                  default_text=DEFAULT_TEXT, rate=console.settings.outbox_rate, erreur=erreur)
+                  default_text=DEFAULT_TEXT, rate=console.settings.outbox_rate, erreur=erreur,
+                  translation_languages=[(code, i18n.name_fr(code)) for code in i18n.TRANSLATED], translations={})
 
 
 @router.post("/campagnes/audience")

@@ -166,6 +166,17 @@ def team_availability(console: StateDep, uow: UowDep, viewer: CsrfDep, staff_id:
     return back("/equipe", f"{name} est maintenant {state} pour les cas.")
 
 
+@router.post("/equipe/{staff_id}/langues")
+def team_languages(console: StateDep, uow: UowDep, viewer: CsrfDep, staff_id: int,
+                   langues: Annotated[str, Form(max_length=64)] = "") -> Response:
+    managers_only(viewer)
+    try:
+        name = console_views.set_member_languages(uow, console.clock, viewer.scope, staff_id, [langues])
+    except staff_service.InviteError as exc:
+        return back("/equipe", str(exc), error=True)
+    return back("/equipe", f"Langues de {name} enregistrées.")
+
+
 @router.post("/equipe/{staff_id}/desactiver")
 def team_disable(console: StateDep, uow: UowDep, viewer: CsrfDep, staff_id: int) -> Response:
     managers_only(viewer)
@@ -181,6 +192,7 @@ def team_invite(
     console: StateDep, uow: UowDep, viewer: CsrfDep,
     prenom: Annotated[str, Form(min_length=1, max_length=64)], role: Annotated[str, Form()] = "relay",
     territoire: Annotated[str | None, Form()] = None,
+    langues: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     managers_only(viewer)
     if role not in ("relay", "coordinator") or (role == "coordinator" and not viewer.is_admin
@@ -188,7 +200,7 @@ def team_invite(
         raise HTTPException(403, MANAGERS_ONLY)
     try:
         code = console_views.invite_member(uow, console.clock, viewer.scope, first_name=prenom.strip(),
-                                           role=StaffRole(role), territory=territoire)
+                                           role=StaffRole(role), territory=territoire, languages=[langues])
     except staff_service.InviteError as exc:
         return back("/equipe", str(exc), error=True)
     username = console.settings.bot_username or "outreach_sandbox_bot"

@@ -55,20 +55,22 @@ import yaml
 from data_inclusion.schema.v1 import Categorie, ReseauPorteur, Service, Thematique
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator, model_validator
 
-from outreach import PROJECT_ROOT, places
+from outreach import PROJECT_ROOT, i18n, places
+from outreach.i18n import N_, _, ngettext
 from outreach.screening.model import Activity, Housing, Profile, Right, RightId
 from outreach.screening.rights import RIGHTS
 
 CATALOGUE_DIR = PROJECT_ROOT / "catalogue" / "services"
 MAX_RESULTS = 5  # a resident reads a handful of programmes, not a directory
 
-NOTICE_OUTSIDE = (
+# What the resident reads (French msgids, `N_`: present.py shows them in the language of the turn).
+NOTICE_OUTSIDE = N_(
     "Je ne connais pas encore les services près de chez vous : pour l'instant, je connais ceux de "
     "Dijon métropole et de Troyes Champagne Métropole. Demandez à votre mairie ou à l'espace "
     "France services le plus proche : ils vous orienteront."
 )
-NOTICE_NO_COMMUNE = "Pour vous montrer les services près de chez vous, dites-moi dans quelle commune vous habitez."
-NOTICE_NO_TOPIC = (
+NOTICE_NO_COMMUNE = N_("Pour vous montrer les services près de chez vous, dites-moi dans quelle commune vous habitez.")
+NOTICE_NO_TOPIC = N_(
     "Je ne connais pas encore de service sur ce sujet près de chez vous. Un adulte-relais peut chercher avec vous."
 )
 
@@ -84,8 +86,8 @@ class CatalogueError(ValueError):
 class Eligibility:
     """``eligible`` is True, False, or None (unknown: the ``missing`` Profile fields are needed).
 
-    ``reasons`` are French verb phrases without subject ("avez 22 ans", "cherchez un emploi") for the
-    conditions that held; they make the "why" sentence."""
+    ``reasons`` are French sentences ("Vous avez 22 ans.", "Vous cherchez un emploi.") for the conditions that
+    held, each a msgid or a template of STORED_TEMPLATES filled in; they make the "why", one a line."""
 
     eligible: bool | None
     reasons: tuple[str, ...] = ()
@@ -125,6 +127,39 @@ def _any_of(results: Sequence[Eligibility]) -> Eligibility:
     if unknown:
         return Eligibility(None, (), _merge_missing(unknown))
     return _FALSE
+
+
+# --- the reasons: French sentences, stored as the resident first read them -------------------------
+
+AGE = N_("Vous avez {age} ans.")
+LIVES_IN = N_("Vous habitez à {commune}.")
+PRIORITY_AREA = N_("Vous habitez un quartier prioritaire ({quartier}).")
+DISABILITY_RATE = N_("Vous avez un taux d'incapacité de {rate} %.")
+CHILD_UNDER = N_("Vous avez un enfant de moins de {age} ans.")
+CHILDREN_UNDER = N_("Vous avez des enfants de moins de {age} ans.")
+ASKED = N_("Ce service répond à votre demande : {topic}.")
+OPEN_TO = N_("Ce service est ouvert aux habitants de {commune}.")
+MISSING = N_("À vérifier : il me manque {answers}.")
+
+
+def _searching_in(n: int) -> str:
+    """ "Vous cherchez un emploi depuis {n} mois." in the language of the turn (a template)."""
+    return ngettext("Vous cherchez un emploi depuis {n} mois.", "Vous cherchez un emploi depuis {n} mois.", n)
+
+
+def _searching(n: int) -> str:
+    """The same template in French, as the reasons are stored."""
+    with i18n.speaking(i18n.DEFAULT):
+        return _searching_in(n)
+
+
+# The stored reasons whose parts are filled in (present.localized shows them in the language of the turn):
+# for a count n, the template in the language of the turn.
+STORED_TEMPLATES: tuple[Callable[[int], str], ...] = (
+    *(lambda n, text=text: _(text) for text in (AGE, LIVES_IN, PRIORITY_AREA, DISABILITY_RATE, CHILD_UNDER,
+                                                 CHILDREN_UNDER, ASKED, OPEN_TO, MISSING)),
+    _searching_in,
+)  # fmt: skip
 
 
 # --- conditions (strategy table keyed by ``type``) -----------------------------------------------
@@ -205,7 +240,7 @@ class AgeCondition(_Bounds):
         if not held:
             return _FALSE
         # an age group ("16 to 25") is a reason worth telling; a bare floor ("adults") is not
-        return _true(f"avez {age} ans") if group else _true()
+        return _true(AGE.format(age=age)) if group else _true()
 
 
 class CommunesCondition(Condition):
@@ -225,7 +260,7 @@ class CommunesCondition(Condition):
             return _unknown("commune_insee")
         if profile.commune_insee not in self.values:
             return _FALSE
-        return _true(f"habitez à {_known_communes()[profile.commune_insee].name}")
+        return _true(LIVES_IN.format(commune=_known_communes()[profile.commune_insee].name))
 
 
 class QuartiersCondition(Condition):
@@ -246,7 +281,7 @@ class QuartiersCondition(Condition):
         quartier = _known_quartiers().get(profile.quartier)  # "aucun" or an unconfirmed id: not a QPV
         if quartier is None or (self.values and quartier.id not in self.values):
             return _FALSE
-        return _true(f"habitez un quartier prioritaire ({quartier.name})")
+        return _true(PRIORITY_AREA.format(quartier=quartier.name))
 
 
 class TerritoireCondition(Condition):
@@ -277,15 +312,15 @@ class JobseekerSinceCondition(Condition):
             if profile.activity is not None and profile.activity != "jobseeker":
                 return _FALSE
             return _unknown("jobseeker_since_months")
-        return _true(f"cherchez un emploi depuis {months} mois") if months >= self.min else _FALSE
+        return _true(_searching(months).format(n=months)) if months >= self.min else _FALSE
 
 
 _ACTIVITY_WORDS: dict[str, str] = {
-    "employed": "travaillez",
-    "jobseeker": "cherchez un emploi",
-    "student": "faites des études",
-    "inactive": "êtes sans activité",
-    "retired": "êtes à la retraite",
+    "employed": N_("Vous travaillez."),
+    "jobseeker": N_("Vous cherchez un emploi."),
+    "student": N_("Vous faites des études."),
+    "inactive": N_("Vous êtes sans activité."),
+    "retired": N_("Vous êtes à la retraite."),
 }
 
 
@@ -299,7 +334,7 @@ class ActivityCondition(Condition):
         return _true(_ACTIVITY_WORDS[profile.activity]) if profile.activity in self.values else _FALSE
 
 
-# "vous touchez le RSA", from the registry of national rights
+# "Vous touchez le RSA.", from the registry of national rights
 _RIGHT_WORDS: dict[str, str] = {right.id: right.receiving for right in RIGHTS}
 
 
@@ -319,7 +354,7 @@ class SingleParentCondition(Condition):
         if profile.couple is True or profile.children_ages == []:
             return _FALSE
         if profile.couple is False and profile.children_ages:
-            return _true("vivez seul(e) avec vos enfants")
+            return _true(N_("Vous vivez seul(e) avec vos enfants."))
         return _unknown(*(name for name in ("couple", "children_ages") if getattr(profile, name) is None))
 
 
@@ -329,7 +364,7 @@ class RqthCondition(Condition):
     def evaluate(self, profile: Profile, today: dt.date) -> Eligibility:
         if profile.rqth is None:
             return _unknown("rqth")
-        return _true("avez la reconnaissance de travailleur handicapé (RQTH)") if profile.rqth else _FALSE
+        return _true(N_("Vous avez la reconnaissance de travailleur handicapé (RQTH).")) if profile.rqth else _FALSE
 
 
 class DisabilityRateCondition(Condition):
@@ -340,7 +375,7 @@ class DisabilityRateCondition(Condition):
         rate = profile.disability_rate
         if rate is None:
             return _unknown("disability_rate")
-        return _true(f"avez un taux d'incapacité de {rate} %") if rate >= self.min else _FALSE
+        return _true(DISABILITY_RATE.format(rate=rate)) if rate >= self.min else _FALSE
 
 
 class HasChildrenUnderCondition(Condition):
@@ -354,16 +389,16 @@ class HasChildrenUnderCondition(Condition):
         if not young:
             return _FALSE
         if len(young) == 1:
-            return _true(f"avez un enfant de moins de {self.age} ans")
-        return _true(f"avez des enfants de moins de {self.age} ans")
+            return _true(CHILD_UNDER.format(age=self.age))
+        return _true(CHILDREN_UNDER.format(age=self.age))
 
 
 _HOUSING_WORDS: dict[str, str] = {
-    "tenant": "êtes locataire",
-    "social_tenant": "êtes locataire d'un logement social",
-    "hosted": "êtes hébergé(e) chez quelqu'un",
-    "owner": "êtes propriétaire",
-    "homeless": "n'avez pas de logement",
+    "tenant": N_("Vous êtes locataire."),
+    "social_tenant": N_("Vous êtes locataire d'un logement social."),
+    "hosted": N_("Vous êtes hébergé(e) chez quelqu'un."),
+    "owner": N_("Vous êtes propriétaire."),
+    "homeless": N_("Vous n'avez pas de logement."),
 }
 
 
@@ -636,22 +671,19 @@ class LocalOutcome(BaseModel):
 
 _TOPICS = frozenset(theme.value for theme in Thematique) | frozenset(category.value for category in Categorie)
 
+# What "À vérifier : il me manque {answers}." lists, separated by ", " (so no comma inside one of them).
 _MISSING_WORDS: dict[str, str] = {
-    "age": "votre âge",
-    "commune_insee": "votre commune",
-    "quartier": "votre quartier",
-    "activity": "votre situation (travail, recherche d'emploi, études…)",
-    "jobseeker_since_months": "la durée de votre recherche d'emploi",
-    "couple": "votre situation de couple",
-    "children_ages": "l'âge de vos enfants",
-    "rqth": "votre statut de travailleur handicapé (RQTH)",
-    "disability_rate": "votre taux d'incapacité",
-    "housing": "votre logement",
+    "age": N_("votre âge"),
+    "commune_insee": N_("votre commune"),
+    "quartier": N_("votre quartier"),
+    "activity": N_("votre situation (travail ou études)"),
+    "jobseeker_since_months": N_("la durée de votre recherche d'emploi"),
+    "couple": N_("votre situation de couple"),
+    "children_ages": N_("l'âge de vos enfants"),
+    "rqth": N_("votre statut de travailleur handicapé (RQTH)"),
+    "disability_rate": N_("votre taux d'incapacité"),
+    "housing": N_("votre logement"),
 }
-
-
-def _enumerate(words: Sequence[str]) -> str:
-    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} et {words[-1]}"
 
 
 def _asked_topic(service: CatalogueService, topics: Sequence[str] | None) -> str | None:
@@ -664,21 +696,19 @@ def _asked_topic(service: CatalogueService, topics: Sequence[str] | None) -> str
 
 
 def _why(service: CatalogueService, result: Eligibility, profile: Profile, topics: Sequence[str] | None) -> str:
-    # "cherchez un emploi" is dropped when "cherchez un emploi depuis 14 mois" is there too
+    """The "why" of a local right, stored in French: one sentence a line."""
+    # "Vous cherchez un emploi." is dropped when "Vous cherchez un emploi depuis 14 mois." is there too
     unique = list(dict.fromkeys(result.reasons))
-    phrases = [phrase for phrase in unique if not any(o != phrase and o.startswith(phrase) for o in unique)]
+    lines = [line for line in unique if not any(o != line and o.startswith(line.rstrip(".")) for o in unique)]
     asked = _asked_topic(service, topics)
-    if phrases:
-        sentence = f"Vous {_enumerate(phrases)}."
-    elif asked:
-        sentence = f"Ce service répond à votre demande : {asked}."
-    else:
-        commune = _known_communes()[profile.commune_insee or ""]
-        sentence = f"Ce service est ouvert aux habitants de {commune.name}."
+    if not lines and asked:
+        lines = [ASKED.format(topic=asked)]
+    elif not lines:
+        lines = [OPEN_TO.format(commune=_known_communes()[profile.commune_insee or ""].name)]
     if result.eligible is None:
         words = [_MISSING_WORDS.get(field, field) for field in result.missing]
-        sentence += f" À vérifier : il me manque {_enumerate(words)}."
-    return sentence
+        lines.append(MISSING.format(answers=", ".join(words)))
+    return "\n".join(lines)
 
 
 def _right(service: CatalogueService, result: Eligibility, profile: Profile, topics: Sequence[str] | None) -> Right:

@@ -98,6 +98,7 @@ from openfisca_france import FranceTaxBenefitSystem
 from openfisca_france.model.base import TypesActivite, TypesStatutOccupationLogement
 from openfisca_france.model.prestations.education import TypesScolarite
 
+from outreach.i18n import N_, _
 from outreach.screening.model import Income, Profile, Right
 from outreach.screening.rights import (
     LABELS,
@@ -109,7 +110,6 @@ from outreach.screening.rights import (
     Facts,
     NationalRight,
 )
-from outreach.screening.rights import de as _de
 
 # --- the situation's constants ----------------------------------------------------------------------
 
@@ -668,48 +668,53 @@ def _amounts(raw: dict[str, float]) -> dict[str, float]:
 # --- what the resident reads (French): the labels and texts of each right are in rights.py -------------
 
 FIELD_WORDS = {
-    "age": "votre âge",
-    "couple": "votre situation de couple",
-    "partner_age": "l'âge de votre conjoint",
-    "children_ages": "vos enfants",
-    "housing": "votre logement",
-    "rent": "votre loyer",
-    "commune_insee": "votre commune",
-    "income": "vos revenus",
-    "income.salary": "votre salaire",
-    "income.unemployment": "votre allocation chômage",
-    "income.pension": "votre retraite",
-    "income.partner_salary": "le salaire de votre conjoint",
-    "activity": "votre activité",
-    "jobseeker_since_months": "la date du début de votre chômage",
-    "disability_rate": "votre taux d'incapacité",
-    "residence_ok": "votre titre de séjour",
-    "children_school": "l'école de vos enfants",
-    "child_disability": "la santé de vos enfants",
+    "age": N_("votre âge"),
+    "couple": N_("votre situation de couple"),
+    "partner_age": N_("l'âge de votre conjoint"),
+    "children_ages": N_("vos enfants"),
+    "housing": N_("votre logement"),
+    "rent": N_("votre loyer"),
+    "commune_insee": N_("votre commune"),
+    "income": N_("vos revenus"),
+    "income.salary": N_("votre salaire"),
+    "income.unemployment": N_("votre allocation chômage"),
+    "income.pension": N_("votre retraite"),
+    "income.partner_salary": N_("le salaire de votre conjoint"),
+    "activity": N_("votre activité"),
+    "jobseeker_since_months": N_("la date du début de votre chômage"),
+    "disability_rate": N_("votre taux d'incapacité"),
+    "residence_ok": N_("votre titre de séjour"),
+    "children_school": N_("l'école de vos enfants"),
+    "child_disability": N_("la santé de vos enfants"),
 }
+OTHER_ANSWERS = N_("d'autres réponses")
+# The "why" of a right is stored in French, one part a line: the right's reason, then what is uncertain. The
+# {answers} are FIELD_WORDS, separated by ", " (present.localized shows each in the language of the turn).
+UNKNOWN_ANSWERS = N_("À vérifier : nous ne pouvons pas le dire sans connaître {answers}.")
+DEPENDS_ON = N_("À vérifier : cela dépend de ces réponses : {answers}.")
+TO_CHECK = N_("À vérifier.")
+STORED_TEMPLATES = (lambda n: _(UNKNOWN_ANSWERS), lambda n: _(DEPENDS_ON))
 WHY_MAX = 200
 
 
-def _words(fields: Sequence[str], de: bool = False) -> str:
+def _words(fields: Sequence[str]) -> str:
     words = [FIELD_WORDS[name] for name in fields]
     if len(words) > 3:
-        words = [*words[:2], "d'autres réponses"]
-    if de:
-        words = [_de(word) for word in words]
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " et " + words[-1]
+        words = [*words[:2], OTHER_ANSWERS]
+    return ", ".join(words)
 
 
 def _why(right: NationalRight, facts: Facts, amount: float, fields: tuple[str, ...], caveat: bool) -> str:
     if amount <= 0:
-        return f"À vérifier : nous ne pouvons pas le dire sans connaître {_words(fields)}."
+        return UNKNOWN_ANSWERS.format(answers=_words(fields))
     why = right.why(facts)
     if caveat and right.caveat:
         extra = right.caveat
     elif fields:
-        extra = f"À vérifier : cela dépend {_words(fields, de=True)}."
+        extra = DEPENDS_ON.format(answers=_words(fields))
     else:
         return why
-    return f"{why} {extra}" if len(why) + 1 + len(extra) <= WHY_MAX else f"{why} À vérifier."
+    return f"{why}\n{extra}" if len(why) + 1 + len(extra) <= WHY_MAX else f"{why}\n{TO_CHECK}"
 
 
 def _outcome(profile: Profile, household: _Household, amounts: dict[str, float], today: dt.date) -> NationalOutcome:

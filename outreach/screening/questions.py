@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from outreach import options, places
+from outreach.i18n import N_, _, ngettext
 from outreach.places import fold
 from outreach.screening.rights import SCHOOL_AGES
 
@@ -31,9 +32,9 @@ MAX_QUESTIONS = 12
 @dataclass(frozen=True)
 class Question:
     slot: str
-    text: str
-    example: str  # shown when the answer was not understood
-    buttons: tuple[tuple[str, str], ...] = ()  # (title, value)
+    text: str  # a French msgid (N_): `text_of` says it in the language of the turn
+    example: str  # shown when the answer was not understood (`example_of`)
+    buttons: tuple[tuple[str, str], ...] = ()  # (title, value); titles are msgids (`buttons_of`)
     asked_if: Callable[[Answers], bool] = lambda answers: True
     parse: Callable[[str], str | None] = lambda text: None
     rank: int | None = None  # an extra question: asked only within MAX_QUESTIONS, the lowest rank first
@@ -47,10 +48,60 @@ def _known(answers: Answers, slot: str) -> Any:
 # ---------------------------------------------------------------- understanding answers
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
-_ZERO_WORDS = {"rien", "zero", "aucun", "aucune", "pas de revenu", "pas de revenus", "0", "non", "nada", "personne"}
+# Digits residents may type on an Arabic or Persian keyboard ("٣٤", "۱۲"), and the Arabic decimal and
+# thousands separators: read as 0-9, "," and nothing.
+_DIGITS = str.maketrans(
+    {**{chr(0x0660 + i): str(i) for i in range(10)}, **{chr(0x06F0 + i): str(i) for i in range(10)},
+     "\u066b": ",", "\u066c": ""}
+)  # fmt: skip
+
+# Yes and no as residents say them (French, English, Arabic, Darija in Latin letters, Turkish, Portuguese),
+# folded: matched as whole words anywhere in the answer…
+YES_WORDS = ("oui", "ouais", "ouai", "bien sur", "yes", "yeah", "yep", "yup", "of course", "نعم", "ايه", "ايوه",
+             "ايوا", "واخا", "naam", "na3am", "iyeh", "iyah", "wakha", "waxa", "evet", "sim", "claro")  # fmt: skip
+NO_WORDS = ("non", "no", "nope", "nah", "hayır", "hayir", "yok", "nao", "لا", "ما عنديش", "makaynch")  # fmt: skip
+# …and words that mean yes or no only when they are the whole answer ("la" is also a French article, "ah" an
+# interjection): "ah" (Darija yes), "la" (Arabic no).
+YES_ALONE = frozenset({"ah", "ih", "اه", "اي", "var"})
+NO_ALONE = frozenset({"la", "lla", "la2", "la la"})  # i18n: ignore
+_ZERO_WORDS = {"rien", "zero", "aucun", "aucune", "0", "non", "nada", "personne",
+               "pas de revenu", "pas de revenus",  # i18n: ignore
+               "nothing", "none", "no", "nope", "hic", "yok", "nenhum", "nenhuma",
+               "لا شيء", "والو", "walou"}  # fmt: skip
+
+
+def ascii_digits(text: str) -> str:
+    """Arabic-Indic and Persian digits as 0-9: "٣٤" -> "34", "۱۲" -> "12"."""
+    return text.translate(_DIGITS)
+
+
+def _folded(text: str) -> str:
+    """The folded answer (places.fold), digits as 0-9."""
+    return fold(ascii_digits(text))
+
+
+def _words(text: str) -> str:
+    """The folded answer, punctuation as spaces: "Evet !" -> "evet" (for matching words, not numbers)."""
+    return " ".join(re.sub(r"[^\w\s]", " ", _folded(text)).split())
+
+
+def yes_no(text: str) -> str | None:
+    """"oui", "non" or None: the resident's yes or no, in any of the languages residents use."""
+    folded = _words(text)
+    if folded in YES_ALONE:
+        return "oui"
+    if folded in NO_ALONE:
+        return "non"
+    padded = f" {folded} "
+    if any(f" {word} " in padded for word in YES_WORDS):
+        return "oui"
+    if any(f" {word} " in padded for word in NO_WORDS):
+        return "non"
+    return None
 
 
 def _numbers(text: str) -> list[float]:
+    text = ascii_digits(text)
     spaced = re.sub(r"(?<=\d)[\s.](?=\d{3}\b)", "", text)  # "1 200" or "1.200" -> "1200"
     return [float(n.replace(",", ".")) for n in _NUMBER.findall(spaced)]
 
@@ -64,9 +115,11 @@ def parse_age(text: str) -> str | None:
 
 def parse_amount(text: str) -> str | None:
     """Euros per month: "1200", "1 200 €", "850e", "rien"."""
-    folded = fold(text)
+    folded = _folded(text)
     numbers = _numbers(folded)
     if folded in _ZERO_WORDS or folded.startswith(("rien", "pas de", "aucun")):
+        return "0"
+    if not numbers and (_words(text) in _ZERO_WORDS or yes_no(text) == "non"):  # "nothing", "yok", "لا"
         return "0"
     if not numbers and re.search(r"\b(pas|plus|rien|aucun|chomage)\b", folded):  # "femme pas travail"
         return "0"
@@ -77,22 +130,24 @@ def parse_amount(text: str) -> str | None:
 
 
 def parse_children(text: str) -> str | None:
-    """The children's ages, "4,9": from "2 enfants de 4 et 9 ans", "3, 7, 12", "pas d'enfant"."""
-    folded = fold(text)
+    """The children's ages, "4,9": from "2 enfants de 4 et 9 ans", "3, 7, 12", "pas d'enfant", "no"."""
+    folded = _folded(text)
     if folded in {
         "0",
         "aucun",
         "aucune",
         "non",
-        "pas d enfant",
-        "pas d enfants",
+        "pas d enfant",  # i18n: ignore
+        "pas d enfants",  # i18n: ignore
         "sans enfant",
         "sans enfants",
         "zero",
         "personne",
-        "pas encore",
+        "pas encore",  # i18n: ignore
     } or folded.startswith(("pas d enfant", "aucun enfant", "non ", "plus d enfant", "ils sont grands")):
         return ""  # "non ils sont grands": none dependent any more
+    if not _numbers(folded) and yes_no(text) == "non":  # "no", "hayır", "لا"
+        return ""
     if "bebe" in folded and not _numbers(folded):
         return "0"
     numbers = [int(n) for n in _numbers(folded) if n == int(n)]
@@ -111,7 +166,7 @@ def _choice(options: Mapping[str, tuple[str, ...]]) -> Callable[[str], str | Non
     """The first option one of whose keywords appears in the folded answer (whole words)."""
 
     def parse(text: str) -> str | None:
-        folded = f" {fold(text)} "
+        folded = f" {_words(text)} "
         for value, keywords in options.items():
             if any(f" {keyword} " in folded for keyword in keywords):
                 return value
@@ -120,7 +175,7 @@ def _choice(options: Mapping[str, tuple[str, ...]]) -> Callable[[str], str | Non
     return parse
 
 
-parse_couple = _choice(
+_couple_words = _choice(
     {
         "oui": (
             "oui",
@@ -152,12 +207,21 @@ parse_couple = _choice(
             "separee",
             "veuf",
             "veuve",
-            "pas en couple",
+            "pas en couple",  # i18n: ignore
             "no",
             "single",
         ),
     }
 )
+
+
+def parse_couple(text: str) -> str | None:
+    """"oui" (in a couple) or "non": from "seule", "mariée", "pas en couple", or a yes or no in any language."""
+    if " pas en couple " in f" {_words(text)} ":  # i18n: ignore
+        return "non"
+    return _couple_words(text) or yes_no(text)
+
+
 parse_housing = _choice(
     {
         "homeless": ("sans logement", "sans domicile", "sdf", "rue", "115", "dehors", "voiture", "squat"),
@@ -179,9 +243,9 @@ parse_housing = _choice(
             "chez mes parents",
             "chez ma mere",
             "chez mon pere",
-            "chez des amis",
+            "chez des amis",  # i18n: ignore
             "chez un ami",
-            "chez une amie",
+            "chez une amie",  # i18n: ignore
             "chez ma soeur",
             "chez mon frere",
             "chez ma famille",
@@ -209,7 +273,7 @@ parse_activity = _choice(
             "france travail",
             "pole emploi",
             "sans emploi",
-            "pas de travail",
+            "pas de travail",  # i18n: ignore
             "jobseeker",
         ),
         "student": (
@@ -258,7 +322,7 @@ parse_activity = _choice(
 
 
 def parse_jobseeker_since(text: str) -> str | None:
-    folded = fold(text)
+    folded = _folded(text)
     numbers = _numbers(folded)
     if len(numbers) == 1:
         months = numbers[0] * 12 if re.search(r"\bans?\b|\bannees?\b", folded) else numbers[0]
@@ -272,7 +336,7 @@ def parse_jobseeker_since(text: str) -> str | None:
 
 def parse_disability(text: str) -> str | None:
     """A disability rate ("80"), "rqth", or "0" for no."""
-    folded = fold(text)
+    folded = _folded(text)
     if "rqth" in folded or "travailleur handicape" in folded:
         return "rqth"
     numbers = [n for n in _numbers(folded) if 0 <= n <= 100]
@@ -282,17 +346,22 @@ def parse_disability(text: str) -> str | None:
     )
     if len(numbers) == 1 and said_as_rate and not re.search(r"\bans?\b|\bmois\b|\beuros?\b", folded):
         return str(round(numbers[0]))
-    if folded in {"non", "no", "aucun", "pas de handicap", "nan", "non merci"} or folded.startswith("non"):
+    no_words = {"non", "no", "aucun", "pas de handicap", "nan", "non merci"}  # i18n: ignore
+    if folded in no_words or folded.startswith("non"):
+        return "0"
+    if not numbers and yes_no(text) == "non":  # "no", "hayır", "não", "لا"
         return "0"
     return None
 
 
-parse_yes_no = _choice(
-    {
-        "oui": ("oui", "yes", "ouais", "bien sur", "francais", "francaise", "europeen", "europeenne"),
-        "non": ("non", "no", "pas encore", "pas"),
-    }
+_nationality_words = _choice(
+    {"oui": ("francais", "francaise", "europeen", "europeenne"), "non": ("pas encore", "pas")}  # i18n: ignore
 )
+
+
+def parse_yes_no(text: str) -> str | None:
+    """"oui" or "non": a yes or no in any language residents use, or "française", "pas encore"."""
+    return yes_no(text) or _nationality_words(text)
 
 
 def parse_commune(text: str) -> str | None:
@@ -302,28 +371,28 @@ def parse_commune(text: str) -> str | None:
 _COLLEGE_WORDS = ("college", "6e", "5e", "4e", "3e", "sixieme", "cinquieme", "quatrieme", "troisieme", "segpa")
 _LYCEE_WORDS = ("lycee", "seconde", "2nde", "premiere", "1ere", "terminale", "lycee pro", "bac pro")
 _NEITHER_WORDS = ("non", "ni", "aucun", "aucune", "primaire", "apprenti", "apprentie", "apprentissage", "fac",
-                  "travaille", "plus a l ecole", "no")
+                  "travaille", "plus a l ecole", "no")  # i18n: ignore
 
 
 def parse_school(text: str) -> str | None:
     """"college", "lycee", "both" or "none" (neither): from "un au collège et un au lycée", "en 3e", "non"."""
-    folded = f" {fold(text)} "
+    folded = f" {_words(text)} "
     college = any(f" {word} " in folded for word in _COLLEGE_WORDS)
     lycee = any(f" {word} " in folded for word in _LYCEE_WORDS)
-    if (college and lycee) or " les deux " in folded or " deux " in folded:
+    if (college and lycee) or " les deux " in folded or " deux " in folded:  # i18n: ignore
         return "both"
     if college:
         return "college"
     if lycee:
         return "lycee"
-    if any(f" {word} " in folded for word in _NEITHER_WORDS):
+    if any(f" {word} " in folded for word in _NEITHER_WORDS) or yes_no(text) == "non":
         return "none"
     return None
 
 
 # ---------------------------------------------------------------- the questions
 
-MONEY_BUTTONS = (("Rien (0 €)", "0"),)
+MONEY_BUTTONS = ((N_("Rien (0 €)"), "0"),)
 
 
 def _couple(answers: Answers) -> bool:
@@ -354,16 +423,16 @@ def _has_child(ages: range) -> Callable[[Answers], bool]:
 def _other_income_text(answers: Answers) -> str:
     activity = _activity(answers)
     if activity == "jobseeker":
-        return "Combien touchez-vous de France Travail (chômage) par mois ? Écrivez 0 si rien."
+        return _("Combien touchez-vous de France Travail (chômage) par mois ? Écrivez 0 si rien.")
     if activity == "retired":
-        return "Combien touchez-vous de retraite par mois ?"
-    return "Avez-vous d'autres revenus par mois (pension, indemnités…) ? Écrivez le montant, ou 0."
+        return _("Combien touchez-vous de retraite par mois ?")
+    return _("Avez-vous d'autres revenus par mois (pension, indemnités…) ? Écrivez le montant, ou 0.")
 
 
 QUESTIONS: tuple[Question, ...] = (
     Question(
         "commune",
-        "Dans quelle commune habitez-vous ?",
+        N_("Dans quelle commune habitez-vous ?"),
         "Chenôve",
         # asked when the commune was not known at the start of this screening ("s_ask_commune")
         asked_if=lambda a: a["s_ask_commune"] if a.get("s_ask_commune") is not None else a.get("commune") is None,
@@ -371,67 +440,71 @@ QUESTIONS: tuple[Question, ...] = (
     ),
     Question(
         "s_age",
-        "Quel âge avez-vous ? Écrivez votre âge, ou choisissez :",
+        N_("Quel âge avez-vous ? Écrivez votre âge, ou choisissez :"),
         "34",
         # a representative age per band: the bands keep the thresholds that matter (18, 25, 30, 50, 65)
-        (("16-17 ans", "17"), ("18-24 ans", "21"), ("25-29 ans", "27"), ("30-49 ans", "40"), ("50-64 ans", "57"),
-         ("65 ans ou plus", "67")),
+        ((N_("16-17 ans"), "17"), (N_("18-24 ans"), "21"), (N_("25-29 ans"), "27"), (N_("30-49 ans"), "40"),
+         (N_("50-64 ans"), "57"), (N_("65 ans ou plus"), "67")),
         parse=parse_age,
     ),
     Question(
-        "s_couple", "Vivez-vous en couple ?", "seule", (("Seul(e)", "non"), ("En couple", "oui")), parse=parse_couple
+        "s_couple",
+        N_("Vivez-vous en couple ?"),
+        N_("seule"),
+        ((N_("Seul(e)"), "non"), (N_("En couple"), "oui")),
+        parse=parse_couple,
     ),
     Question(
         "s_children",
-        "Avez-vous des enfants à charge ? Si oui, écrivez leur âge.",
-        "4 et 9",
-        (("Pas d'enfant", ""),),
+        N_("Avez-vous des enfants à charge ? Si oui, écrivez leur âge."),
+        N_("4 et 9"),
+        ((N_("Pas d'enfant"), ""),),
         parse=parse_children,
     ),
     Question(
         "s_housing",
-        "Où habitez-vous ?",
-        "locataire",
+        N_("Où habitez-vous ?"),
+        N_("locataire"),
         (
-            ("Locataire (privé)", "tenant"),
-            ("Logement social (HLM)", "social_tenant"),
-            ("Hébergé(e)", "hosted"),
-            ("Propriétaire", "owner"),
-            ("Sans logement", "homeless"),
+            (N_("Locataire (privé)"), "tenant"),
+            (N_("Logement social (HLM)"), "social_tenant"),
+            (N_("Hébergé(e)"), "hosted"),
+            (N_("Propriétaire"), "owner"),
+            (N_("Sans logement"), "homeless"),
         ),
         parse=parse_housing,
     ),
     Question(
         "s_rent",
-        "Combien payez-vous de loyer par mois, charges comprises ?",
+        N_("Combien payez-vous de loyer par mois, charges comprises ?"),
         "450",
         asked_if=lambda a: _known(a, "s_housing") in ("tenant", "social_tenant"),
         parse=parse_amount,
     ),
     Question(
         "s_activity",
-        "Quelle est votre situation ?",
-        "je cherche du travail",
+        N_("Quelle est votre situation ?"),
+        N_("je cherche du travail"),
         (
-            ("Je travaille", "employed"),
-            ("Je cherche un emploi", "jobseeker"),
-            ("Études", "student"),
-            ("Retraite", "retired"),
-            ("Sans activité", "inactive"),
+            (N_("Je travaille"), "employed"),
+            (N_("Je cherche un emploi"), "jobseeker"),
+            (N_("Études"), "student"),
+            (N_("Retraite"), "retired"),
+            (N_("Sans activité"), "inactive"),
         ),
         parse=parse_activity,
     ),
     Question(
         "s_jobseeker_since",
-        "Depuis combien de temps cherchez-vous un emploi ?",
-        "14 mois",
-        (("Moins de 6 mois", "3"), ("6 à 12 mois", "9"), ("1 à 2 ans", "18"), ("Plus de 2 ans", "30")),
+        N_("Depuis combien de temps cherchez-vous un emploi ?"),
+        N_("14 mois"),
+        ((N_("Moins de 6 mois"), "3"), (N_("6 à 12 mois"), "9"), (N_("1 à 2 ans"), "18"), (N_("Plus de 2 ans"), "30")),
         asked_if=lambda a: _activity(a) == "jobseeker",
         parse=parse_jobseeker_since,
     ),
     Question(
         "s_salary",
-        "Combien gagnez-vous par mois (salaire net) ?",
+        N_("Combien gagnez-vous par mois (salaire net) ?"),
         "1100",
         asked_if=lambda a: _activity(a) == "employed",
         parse=parse_amount,
@@ -439,7 +512,7 @@ QUESTIONS: tuple[Question, ...] = (
     Question("s_other_income", "", "0", MONEY_BUTTONS, parse=parse_amount),
     Question(
         "s_partner_salary",
-        "Et votre conjoint(e), combien gagne-t-il ou elle par mois ? Écrivez 0 si rien.",
+        N_("Et votre conjoint(e), combien gagne-t-il ou elle par mois ? Écrivez 0 si rien."),
         "1300",
         MONEY_BUTTONS,
         asked_if=_couple,
@@ -447,39 +520,44 @@ QUESTIONS: tuple[Question, ...] = (
     ),
     Question(
         "s_disability",
-        "Avez-vous un handicap reconnu par la MDPH ?",
-        "non",
+        N_("Avez-vous un handicap reconnu par la MDPH (maison des personnes handicapées) ?"),
+        N_("non"),
         (
-            ("Non", "0"),
-            ("Oui, moins de 50 %", "30"),
-            ("Oui, 50 à 79 %", "50"),
-            ("Oui, 80 % ou plus", "80"),
-            ("J'ai la RQTH", "rqth"),
+            (N_("Non"), "0"),
+            (N_("Oui, moins de 50 %"), "30"),
+            (N_("Oui, 50 à 79 %"), "50"),
+            (N_("Oui, 80 % ou plus"), "80"),
+            (N_("J'ai la RQTH"), "rqth"),
         ),
         parse=parse_disability,
     ),
     Question(
         "s_residence",
-        "Êtes-vous Français(e), Européen(ne), ou en France avec un titre de séjour depuis 5 ans ou plus ?",
-        "oui",
-        (("Oui", "oui"), ("Non", "non")),
+        N_("Êtes-vous Français(e), Européen(ne), ou en France avec un titre de séjour depuis 5 ans ou plus ?"),
+        N_("oui"),
+        ((N_("Oui"), "oui"), (N_("Non"), "non")),
         parse=parse_yes_no,
     ),
     # extra questions (rank): the bourses de collège et de lycée, then the AEEH
     Question(
         "s_school",
-        "Vos enfants de 10 ans ou plus vont-ils au collège ou au lycée ?",
-        "un au collège et un au lycée",
-        (("Collège", "college"), ("Lycée", "lycee"), ("Collège et lycée", "both"), ("Ni l'un ni l'autre", "none")),
+        N_("Vos enfants de 10 ans ou plus vont-ils au collège ou au lycée ?"),
+        N_("un au collège et un au lycée"),
+        (
+            (N_("Collège"), "college"),
+            (N_("Lycée"), "lycee"),
+            (N_("Collège et lycée"), "both"),
+            (N_("Ni l'un ni l'autre"), "none"),
+        ),
         asked_if=_has_child(SCHOOL_AGES),
         parse=parse_school,
         rank=2,
     ),
     Question(
         "s_child_disability",
-        "Un de vos enfants a-t-il un handicap ?",
-        "non",
-        (("Non", "non"), ("Oui", "oui")),
+        N_("Un de vos enfants a-t-il un handicap ?"),
+        N_("non"),
+        ((N_("Non"), "non"), (N_("Oui"), "oui")),
         asked_if=_has_child(range(20)),
         parse=parse_yes_no,
         rank=1,
@@ -489,33 +567,65 @@ BY_SLOT = {q.slot: q for q in QUESTIONS}
 
 # "pourquoi vous demandez ça ?": why each question is asked, in a line.
 REASONS: dict[str, str] = {
-    "commune": "Les aides et les permanences dépendent de l'endroit où vous habitez.",
-    "s_age": "Certaines aides dépendent de l'âge : par exemple, le RSA est en général pour les 25 ans et plus.",
-    "s_couple": "Les aides se calculent pour tout le foyer : seul(e) ou en couple, les montants changent.",
-    "s_children": "Les enfants ouvrent des aides (allocations familiales, rentrée scolaire…) et changent les montants.",
-    "s_housing": "Les aides au logement (APL) dépendent de votre logement.",
-    "s_rent": "Le montant de l'aide au logement dépend de votre loyer.",
-    "s_activity": "Votre situation change les aides possibles : prime d'activité, RSA, aide pour trouver un emploi.",
-    "s_jobseeker_since": "Certaines aides pour l'emploi dépendent de la durée de votre recherche.",
-    "s_salary": "La prime d'activité et le RSA dépendent de ce que vous gagnez.",
-    "s_other_income": "Les aides dépendent de tous les revenus du foyer.",
-    "s_partner_salary": "Les aides dépendent des revenus de tout le foyer, ceux de votre conjoint(e) aussi.",
-    "s_disability": "Un handicap reconnu peut ouvrir l'AAH ou d'autres aides.",
-    "s_residence": "Certaines aides, comme le RSA, demandent d'être en France avec un titre de séjour depuis 5 ans.",
-    "s_school": "Les bourses de collège et de lycée dépendent de la classe de vos enfants.",
-    "s_child_disability": "Un enfant en situation de handicap peut ouvrir l'AEEH, une aide pour la famille.",
+    "commune": N_("Les aides et les permanences dépendent de l'endroit où vous habitez."),
+    "s_age": N_(
+        "Certaines aides dépendent de l'âge. Par exemple, le RSA (revenu de solidarité active) est en général "
+        "pour les 25 ans et plus."
+    ),
+    "s_couple": N_("Les aides se calculent pour tout le foyer : seul(e) ou en couple, les montants changent."),
+    "s_children": N_(
+        "Les enfants ouvrent des aides (allocations familiales, rentrée scolaire…) et changent les montants."
+    ),
+    "s_housing": N_("Les aides au logement (APL) dépendent de votre logement."),
+    "s_rent": N_("Le montant de l'aide au logement dépend de votre loyer."),
+    "s_activity": N_(
+        "Votre situation change les aides possibles : prime d'activité, RSA (revenu de solidarité active), aide "
+        "pour trouver un emploi."
+    ),
+    "s_jobseeker_since": N_("Certaines aides pour l'emploi dépendent de la durée de votre recherche."),
+    "s_salary": N_("La prime d'activité et le RSA (revenu de solidarité active) dépendent de ce que vous gagnez."),
+    "s_other_income": N_("Les aides dépendent de tous les revenus du foyer."),
+    "s_partner_salary": N_("Les aides dépendent des revenus de tout le foyer, ceux de votre conjoint(e) aussi."),
+    "s_disability": N_("Un handicap reconnu peut ouvrir l'AAH (allocation aux adultes handicapés) ou d'autres aides."),
+    "s_residence": N_(
+        "Certaines aides demandent d'être en France avec un titre de séjour depuis 5 ans. C'est le cas du RSA "
+        "(revenu de solidarité active)."
+    ),
+    "s_school": N_("Les bourses de collège et de lycée dépendent de la classe de vos enfants."),
+    "s_child_disability": N_(
+        "Un enfant handicapé peut ouvrir l'AEEH (allocation d'éducation de l'enfant handicapé), une aide pour la "
+        "famille."
+    ),
 }
-PRIVACY_NOTE = "Vos réponses servent seulement à estimer vos droits."
+PRIVACY_NOTE = N_("Vos réponses servent seulement à estimer vos droits.")
 SLOTS = tuple(q.slot for q in QUESTIONS if q.slot != "commune")
 
 
 def text_of(question: Question, answers: Answers) -> str:
+    """The question as the resident reads it, in the language of the turn."""
     if question.slot == "s_other_income":
         return _other_income_text(answers)
     count = answers.get("s_children_count")
     if question.slot == "s_children" and count and str(count).isdigit():  # said in the first message
-        return "Quel âge a votre enfant ?" if int(count) == 1 else f"Quel âge ont vos {count} enfants ?"
-    return question.text
+        n = int(count)
+        return ngettext("Quel âge a votre enfant ?", "Quel âge ont vos {n} enfants ?", n).format(n=n)
+    return _(question.text)
+
+
+def buttons_of(question: Question) -> list[tuple[str, str]]:
+    """The question's buttons (title, value), titles in the language of the turn."""
+    return [(_(title), value) for title, value in question.buttons]
+
+
+def example_of(question: Question) -> str:
+    """The example shown when an answer was not understood, in the language of the turn."""
+    return _(question.example)
+
+
+def reason(slot: str | None) -> str | None:
+    """Why the question of `slot` is asked ("pourquoi vous demandez ça ?"), in the language of the turn."""
+    why = REASONS.get(str(slot))
+    return _(why) if why else None
 
 
 def required(answers: Answers) -> list[str]:
@@ -552,21 +662,33 @@ def remaining(answers: Answers) -> int:
 def progress_text(answers: Answers) -> str:
     """The progress hint shown before a question."""
     left = remaining(answers)
-    return "Dernière question :" if left <= 1 else f"Encore {left} questions au plus."
+    if left <= 1:
+        return _("Dernière question :")
+    return ngettext("Encore {n} question au plus.", "Encore {n} questions au plus.", left).format(n=left)
+
+
+# "je ne sais pas", folded, in the languages residents use
+_DONT_KNOW = frozenset({
+    "jsp", "aucune idee", UNKNOWN,
+    "je sais pas", "sais pas", "je ne sais pas", "j sais pas", "chai pas",  # i18n: ignore
+    "i don t know", "i dont know", "dont know", "don t know", "idk", "no idea", "bilmiyorum", "bilmem",
+    "nao sei", "nao sei nao", "ma3rftch", "ma na3rf", "manarf", "لا اعرف", "ما عرفتش", "معرفتش",
+})  # fmt: skip
 
 
 def understand(slot: str, text: str) -> str | None:
     """The stored value for a typed answer, UNKNOWN for "je ne sais pas", or None if not understood."""
     question = BY_SLOT[slot]
+    text = ascii_digits(text)
     folded = fold(text)
-    if folded in {"je sais pas", "jsp", "sais pas", "je ne sais pas", "aucune idee", "j sais pas", "chai pas", UNKNOWN}:
+    if folded in _DONT_KNOW or _words(text) in _DONT_KNOW:
         return UNKNOWN
-    for title, value in question.buttons:  # a button's title typed by hand
-        if folded == fold(title):
+    for title, value in question.buttons:  # a button's title typed by hand (in French or in the turn's language)
+        if folded in (fold(title), fold(_(title))):
             return value
     if slot == "commune":
         return question.parse(text)
-    values = {value for _, value in question.buttons}
+    values = {value for _title, value in question.buttons}
     if text in values:  # a button's value (payload)
         return text
     if slot == "s_children" and re.fullmatch(r"\d{1,2}(,\d{1,2})*", text):  # a stored value: "3,7"
@@ -574,7 +696,7 @@ def understand(slot: str, text: str) -> str | None:
     parsed = question.parse(text)
     if parsed is not None or not question.buttons:
         return parsed
-    chosen = options.choose(text, [(title, options.inform(slot, value)) for title, value in question.buttons])
+    chosen = options.choose(text, [(title, options.inform(slot, value)) for title, value in buttons_of(question)])
     return question.buttons[chosen][1] if chosen is not None else None
 
 

@@ -12,6 +12,11 @@ questions (booking_texts.py), the statistics (stats.py) and the tests.
     NATIONAL_RIGHT_IDS: tuple[str, ...]
     amount_text(right_id, monthly_amount) -> "environ 231 € par mois" | "environ 914 € par an, versée fin août"
 
+Languages. The texts of a right (label, why, next step) are French msgids of the message catalogue (`N_`):
+the screening stores them in French (staff read them, the statistics count them) and present.py shows them in
+the language of the turn (`present.localized`). A text made of parts is stored one part a line, each part a
+msgid or a msgid's template filled in (`STORED_TEMPLATES`), so that it can be shown in another language.
+
 Amounts. `period` is the OpenFisca period computed: "month" (the screening's month) or "year" (its
 calendar year: the ARS of the year's rentrée, the chèque énergie of the year). `per` says what the amount
 is: a monthly amount, or a yearly one (ARS, bourses, chèque énergie: OpenFisca's bourses are monthly
@@ -35,6 +40,9 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
+
+from outreach import i18n
+from outreach.i18n import N_, _
 
 if TYPE_CHECKING:
     from outreach.screening.model import Profile
@@ -80,7 +88,7 @@ class NationalRight:
     excluded: Callable[[Profile, dt.date], bool] = _never  # the known answers rule it out, whatever the unknown ones
     caveat: str | None = None  # "À vérifier : …" when the amount rests on an assumption…
     caveat_if: Callable[[Profile, dt.date], bool] = _never  # …that these answers make
-    verb: str = "touchez"  # "vous touchez le RSA" (the catalogue's "receives" conditions)
+    verb: str = "touchez"  # "Vous touchez le RSA." (the catalogue's "receives" conditions): see RECEIVING
     has_amount: bool = True  # False: a cover, not money (the CSS): no amount shown
     claimed: bool = True  # False: it comes without a claim (the chèque énergie): no follow-up asks about a claim
     settle: Callable[[Mapping[str, float]], dict[str, float]] | None = None  # raw values -> amounts (default: id)
@@ -89,7 +97,7 @@ class NationalRight:
         """This right's entries of NationalOutcome.amounts from its variables' raw values."""
         if self.settle is not None:
             return self.settle(raw)
-        ((key, _),) = self.variables
+        ((key, _variable),) = self.variables
         return {self.id: raw[key]}
 
     def monthly_amount(self, amount: float) -> float | None:
@@ -108,13 +116,21 @@ class NationalRight:
 
     @property
     def receiving(self) -> str:
-        """"touchez le RSA", "avez la complémentaire santé solidaire"."""
-        return f"{self.verb} {self.name}"
+        """ "Vous touchez le RSA.", "Vous avez la complémentaire santé solidaire." (French, as stored)."""
+        return RECEIVING[self.verb].format(right=self.name)
 
     @property
     def of_name(self) -> str:
         """"du RSA", "de la prime d'activité", "des allocations familiales", "de l'AAH"."""
         return de(self.name)
+
+
+# "Vous touchez le RSA.": per verb of NationalRight.verb, the sentence; {right} is the right's name (a msgid).
+RECEIVING: dict[str, str] = {
+    "touchez": N_("Vous touchez {right}."),
+    "avez": N_("Vous avez {right}."),
+    "recevez": N_("Vous recevez {right}."),
+}
 
 
 def de(words: str) -> str:
@@ -163,7 +179,6 @@ def _no_senior(p: Profile, today: dt.date) -> bool:
 
 # --- the texts that depend on the situation -----------------------------------------------------------
 
-_CAF = "Demandez-la sur caf.fr (Mes services en ligne) ou à l'accueil de la CAF"
 FAMILY = ("couple", "children_ages", *INCOME)
 
 
@@ -173,24 +188,27 @@ def _fixed(text: str) -> Callable[[Facts], str]:
 
 def _prime_activite(facts: Facts) -> str:
     if facts.works:
-        return "Vous travaillez avec un petit salaire : la prime d'activité complète probablement vos revenus."
-    return "Votre foyer a de petits revenus du travail : la prime d'activité les complète probablement."
+        return N_("Vous travaillez avec un petit salaire : la prime d'activité complète probablement vos revenus.")
+    return N_("Votre foyer a de petits revenus du travail : la prime d'activité les complète probablement.")
 
 
 def _aide_logement(facts: Facts) -> str:
     if facts.tenant:
-        return "Vous payez un loyer et vos revenus sont modestes : une aide au logement le baisse probablement."
-    return "Votre logement et vos revenus ouvrent probablement droit à une aide au logement."
+        return N_("Vous payez un loyer et vos revenus sont modestes : une aide au logement le baisse probablement.")
+    return N_("Votre logement et vos revenus ouvrent probablement droit à une aide au logement.")
+
+
+CSS_PRICE = N_(
+    "Vos revenus sont modestes : la complémentaire santé solidaire vous coûterait environ {amount} par mois pour "
+    "le foyer."
+)
 
 
 def _css(facts: Facts) -> str:
     participation = facts.amounts["css_participation"]
     if participation > 0:
-        return (
-            "Vos revenus sont modestes : la complémentaire santé solidaire vous coûterait environ "
-            f"{round(participation)} € par mois pour le foyer."
-        )
-    return "Vos revenus sont modestes : la complémentaire santé solidaire est probablement gratuite pour vous."
+        return CSS_PRICE.format(amount=euros_fr(participation))
+    return N_("Vos revenus sont modestes : la complémentaire santé solidaire est probablement gratuite pour vous.")
 
 
 def _css_amounts(raw: Mapping[str, float]) -> dict[str, float]:
@@ -211,208 +229,266 @@ def _aah_rsdae(p: Profile, today: dt.date) -> bool:
 RIGHTS: tuple[NationalRight, ...] = (
     NationalRight(
         id="rsa",
-        label="Revenu de solidarité active (RSA)",
-        name="le RSA",
+        label=N_("Revenu de solidarité active (RSA)"),
+        name=N_("le RSA"),
         variables=(("rsa", "rsa"),),
         entity="famille",
         depends_on=("age", "partner_age", "housing", "activity", "residence_ok", *FAMILY),
-        why=_fixed("Vos ressources sont faibles : le RSA vous assure probablement un revenu minimum chaque mois."),
-        next_step="Demandez-le sur caf.fr (Mes services en ligne) ou à la CAF (à la MSA si vous êtes agricole). "
-        "Préparez : pièce d'identité, RIB, justificatifs de ressources des 3 derniers mois.",
+        why=_fixed(
+            N_(
+                "Vos ressources sont faibles : le RSA (revenu de solidarité active) vous assure probablement un "
+                "revenu minimum chaque mois."
+            )
+        ),
+        next_step=N_(
+            "Demandez-le sur caf.fr (Mes services en ligne) ou à la CAF (à la MSA si vous êtes agricole). "
+            "Préparez : pièce d'identité, RIB, justificatifs de ressources des 3 derniers mois."
+        ),
     ),
     NationalRight(
         id="prime_activite",
-        label="Prime d'activité",
-        name="la prime d'activité",
+        label=N_("Prime d'activité"),
+        name=N_("la prime d'activité"),
         variables=(("prime_activite", "ppa"),),
         entity="famille",
         depends_on=("age", "partner_age", "housing", "activity", "residence_ok", *FAMILY),
         why=_prime_activite,
-        next_step=f"{_CAF} (ou à la MSA si vous êtes agricole). Préparez : pièce d'identité, RIB, bulletins de "
-        "salaire des 3 derniers mois.",
+        next_step=N_(
+            "Demandez-la sur caf.fr (Mes services en ligne) ou à l'accueil de la CAF. Si vous êtes agricole, "
+            "demandez-la à la MSA. Préparez : pièce d'identité, RIB, bulletins de salaire des 3 derniers mois."
+        ),
     ),
     NationalRight(
         id="aide_logement",
-        label="Aide au logement (APL)",
-        name="l'aide au logement (APL)",
+        label=N_("Aide au logement (APL)"),
+        name=N_("l'aide au logement (APL)"),
         variables=(("aide_logement", "aide_logement"),),
         entity="famille",
         depends_on=("housing", "rent", "commune_insee", "activity", "jobseeker_since_months", *FAMILY),
         why=_aide_logement,
-        next_step=f"{_CAF}. Préparez : pièce d'identité, RIB, bail ou quittance de loyer, avis d'imposition.",
+        next_step=N_(
+            "Demandez-la sur caf.fr (Mes services en ligne) ou à l'accueil de la CAF. Préparez : pièce d'identité, "
+            "RIB, bail ou quittance de loyer, avis d'imposition."
+        ),
         excluded=lambda p, today: p.housing in ("hosted", "owner", "homeless"),
     ),
     NationalRight(
         id="aah",
-        label="Allocation aux adultes handicapés (AAH)",
-        name="l'AAH",
+        label=N_("Allocation aux adultes handicapés (AAH)"),
+        name=N_("l'AAH"),
         variables=(("aah", "aah"),),
         entity="individu",
         depends_on=("age", "activity", "disability_rate", "residence_ok", *FAMILY),
-        why=_fixed("Avec votre taux d'incapacité, l'AAH complète probablement vos ressources."),
-        next_step="Déposez un dossier à la MDPH de votre département (formulaire de demande et certificat médical), "
-        "en ligne si votre MDPH le propose. Préparez : pièce d'identité, justificatif de domicile.",
+        why=_fixed(
+            N_(
+                "Avec votre taux d'incapacité, l'AAH (allocation aux adultes handicapés) complète probablement vos "
+                "ressources."
+            )
+        ),
+        next_step=N_(
+            "Déposez un dossier à la MDPH (maison des personnes handicapées) de votre département. Il faut le "
+            "formulaire de demande et un certificat médical. Vous pouvez le faire en ligne si votre MDPH le "
+            "propose. Préparez : pièce d'identité, justificatif de domicile."
+        ),
         excluded=lambda p, today: p.disability_rate is not None and p.disability_rate < 50,
-        caveat="À vérifier : entre 50 et 79 %, la MDPH doit aussi reconnaître que le handicap gêne l'accès à "
-        "l'emploi.",
+        caveat=N_(
+            "À vérifier : entre 50 et 79 %, la MDPH doit aussi reconnaître que le handicap gêne l'accès à l'emploi."
+        ),
         caveat_if=_aah_rsdae,
     ),
     NationalRight(
         id="allocations_familiales",
-        label="Allocations familiales",
-        name="les allocations familiales",
+        label=N_("Allocations familiales"),
+        name=N_("les allocations familiales"),
         variables=(("allocations_familiales", "af"),),
         entity="famille",
         depends_on=FAMILY,
-        why=_fixed("Vous avez au moins deux enfants à charge : les allocations familiales sont probablement dues."),
-        next_step="Déclarez vos enfants sur caf.fr (Mes services en ligne) ou à la CAF. Préparez : "
-        "pièce d'identité, livret de famille, RIB.",
+        why=_fixed(
+            N_("Vous avez au moins deux enfants à charge : les allocations familiales sont probablement dues.")
+        ),
+        next_step=N_(
+            "Déclarez vos enfants sur caf.fr (Mes services en ligne) ou à la CAF. Préparez : pièce d'identité, "
+            "livret de famille, RIB."
+        ),
         excluded=lambda p, today: p.children_ages is not None and sum(age < 20 for age in p.children_ages) < 2,
     ),
     NationalRight(
         id="asf",
-        label="Allocation de soutien familial (ASF)",
-        name="l'allocation de soutien familial (ASF)",
+        label=N_("Allocation de soutien familial (ASF)"),
+        name=N_("l'allocation de soutien familial (ASF)"),
         variables=(("asf", "asf"),),
         entity="famille",
         depends_on=("couple", "children_ages", "income"),  # not means-tested; the "other" income reduces it
         why=_fixed(
-            "Vous élevez seul(e) vos enfants : l'ASF est probablement due si l'autre parent ne verse pas de pension."
+            N_(
+                "Vous élevez seul(e) vos enfants : l'ASF (allocation de soutien familial) est probablement due si "
+                "l'autre parent ne verse pas de pension."
+            )
         ),
-        next_step=f"{_CAF}. Préparez : pièce d'identité, livret de famille, RIB, et le jugement ou une preuve que la "
-        "pension alimentaire n'est pas versée.",
+        next_step=N_(
+            "Demandez-la sur caf.fr (Mes services en ligne) ou à l'accueil de la CAF. Préparez : pièce d'identité, "
+            "livret de famille, RIB. Ajoutez le jugement, ou une preuve que la pension alimentaire n'est pas versée."
+        ),
         excluded=lambda p, today: p.couple is True or _children(p, range(20)) == 0,
     ),
     NationalRight(
         id="complement_familial",
-        label="Complément familial",
-        name="le complément familial",
+        label=N_("Complément familial"),
+        name=N_("le complément familial"),
         variables=(("complement_familial", "cf"),),
         entity="famille",
         depends_on=FAMILY,
         why=_fixed(
-            "Avec trois enfants de 3 ans ou plus et des revenus modestes, le complément familial est sans doute dû."
+            N_("Avec trois enfants de 3 ans ou plus et des revenus modestes, le complément familial est sans doute dû.")
         ),
-        next_step="Il est versé par la CAF : vérifiez votre dossier sur caf.fr (Mes services en ligne). "
-        "Préparez : avis d'imposition, livret de famille, RIB.",
+        next_step=N_(
+            "Il est versé par la CAF : vérifiez votre dossier sur caf.fr (Mes services en ligne). Préparez : avis "
+            "d'imposition, livret de famille, RIB."
+        ),
         excluded=lambda p, today: p.children_ages is not None and sum(3 <= age < 21 for age in p.children_ages) < 3,
     ),
     NationalRight(
         id="css",
-        label="Complémentaire santé solidaire (C2S)",
-        name="la complémentaire santé solidaire",
+        label=N_("Complémentaire santé solidaire (C2S)"),
+        name=N_("la complémentaire santé solidaire"),
         variables=(("css_free", "cmu_c"), ("css_participation", "css_participation_forfaitaire")),
         entity="famille",
         depends_on=("age", "partner_age", "housing", *FAMILY),
         why=_css,
-        next_step="Demandez-la sur ameli.fr (compte ameli) ou à votre caisse d'assurance maladie (à la MSA si vous "
-        "êtes agricole). Préparez : pièce d'identité, RIB, justificatifs de ressources des 12 derniers mois.",
+        next_step=N_(
+            "Demandez-la sur ameli.fr (compte ameli) ou à votre caisse d'assurance maladie. Si vous êtes agricole, "
+            "demandez-la à la MSA. Préparez : pièce d'identité, RIB, justificatifs de ressources des 12 derniers "
+            "mois."
+        ),
         verb="avez",
         has_amount=False,
         settle=_css_amounts,
     ),
     NationalRight(
         id="aspa",
-        label="Allocation de solidarité aux personnes âgées (ASPA)",
-        name="l'allocation de solidarité aux personnes âgées (ASPA)",
+        label=N_("Allocation de solidarité aux personnes âgées (ASPA)"),
+        name=N_("l'allocation de solidarité aux personnes âgées (ASPA)"),
         variables=(("aspa", "aspa"),),
         entity="famille",
         depends_on=("age", "partner_age", "activity", "disability_rate", "residence_ok", *FAMILY),
         why=_fixed(
-            "Avec votre âge et vos petites ressources, l'ASPA (le minimum vieillesse) complète probablement vos "
-            "revenus chaque mois."
+            N_(
+                "Avec votre âge et vos petites ressources, l'ASPA (le minimum vieillesse) complète probablement vos "
+                "revenus chaque mois."
+            )
         ),
-        next_step="Demandez-la à votre caisse de retraite (lassuranceretraite.fr, ou la MSA si vous étiez "
-        "agricole). Si vous n'avez pas de retraite, demandez-la à votre mairie. Préparez : pièce d'identité, RIB, "
-        "avis d'imposition, justificatifs de ressources des 3 derniers mois. Bon à savoir : après le décès, une "
-        "partie peut être reprise sur l'héritage s'il est important.",
+        next_step=N_(
+            "Demandez-la à votre caisse de retraite (l'Assurance retraite, ou la MSA si vous étiez agricole). Si vous "
+            "n'avez pas de retraite, demandez-la à votre mairie. Préparez : pièce d'identité, RIB, avis "
+            "d'imposition, justificatifs de ressources des 3 derniers mois. Bon à savoir : après le décès, une "
+            "partie peut être reprise sur l'héritage s'il est important."
+        ),
         excluded=_no_senior,
     ),
     NationalRight(
         id="aeeh",
-        label="Allocation d'éducation de l'enfant handicapé (AEEH)",
-        name="l'allocation d'éducation de l'enfant handicapé (AEEH)",
+        label=N_("Allocation d'éducation de l'enfant handicapé (AEEH)"),
+        name=N_("l'allocation d'éducation de l'enfant handicapé (AEEH)"),
         variables=(("aeeh", "aeeh"),),
         entity="famille",
         depends_on=("children_ages", "child_disability"),  # not means-tested
         why=_fixed(
-            "Votre enfant a un handicap : l'AEEH aide probablement à payer ce dont il a besoin, quels que soient "
-            "vos revenus."
+            N_(
+                "Votre enfant a un handicap : l'AEEH (allocation d'éducation de l'enfant handicapé) aide la famille, "
+                "quels que soient vos revenus."
+            )
         ),
-        next_step="Déposez un dossier à la MDPH de votre département (formulaire de demande et certificat "
-        "médical). Ensuite, la CAF verse l'allocation chaque mois. Préparez : pièce d'identité, justificatif de "
-        "domicile, livret de famille.",
+        next_step=N_(
+            "Déposez un dossier à la MDPH (maison des personnes handicapées) de votre département. Il faut le "
+            "formulaire de demande et un certificat médical. Ensuite, la CAF verse l'allocation chaque mois. "
+            "Préparez : pièce d'identité, justificatif de domicile, livret de famille."
+        ),
         excluded=lambda p, today: p.child_disability is False or _children(p, range(20)) == 0,
-        caveat="À vérifier : la MDPH décide, selon le handicap de votre enfant.",
+        caveat=N_("À vérifier : la MDPH décide, selon le handicap de votre enfant."),
         caveat_if=lambda p, today: True,
     ),
     NationalRight(
         id="ars",
-        label="Allocation de rentrée scolaire (ARS)",
-        name="l'allocation de rentrée scolaire (ARS)",
+        label=N_("Allocation de rentrée scolaire (ARS)"),
+        name=N_("l'allocation de rentrée scolaire (ARS)"),
         variables=(("ars", "ars"),),
         entity="famille",
         period="year",
         per="year",
-        when_paid="versée fin août",
+        when_paid=N_("versée fin août"),
         depends_on=FAMILY,
         why=_fixed(
-            "Vous avez un enfant de 6 à 18 ans et des revenus modestes : l'ARS aide probablement à payer la "
-            "rentrée. Elle est versée fin août."
+            N_(
+                "Vous avez un enfant de 6 à 18 ans et des revenus modestes : l'ARS aide probablement à payer la "
+                "rentrée. Elle est versée fin août."
+            )
         ),
-        next_step="Si vous touchez déjà une aide de la CAF, elle arrive toute seule fin août. Sinon, demandez-la "
-        "sur caf.fr (Mes services en ligne) ou à la CAF. Pour un enfant de 16 à 18 ans, dites sur caf.fr qu'il va "
-        "toujours à l'école. Préparez : pièce d'identité, livret de famille, RIB, certificat de scolarité.",
+        next_step=N_(
+            "Si vous touchez déjà une aide de la CAF, elle arrive toute seule fin août. Sinon, demandez-la sur "
+            "caf.fr (Mes services en ligne) ou à la CAF. Pour un enfant de 16 à 18 ans, dites sur caf.fr qu'il va "
+            "toujours à l'école. Préparez : pièce d'identité, livret de famille, RIB, certificat de scolarité."
+        ),
         excluded=_no_child(range(5, 19)),  # 6 to 18 at the rentrée (a child of 5 may be 6 by December)
     ),
     NationalRight(
         id="bourse_college",
-        label="Bourse de collège",
-        name="la bourse de collège",
+        label=N_("Bourse de collège"),
+        name=N_("la bourse de collège"),
         variables=(("bourse_college", "bourse_college"),),
         entity="famille",
         per="year",
-        when_paid="versée en 3 fois, chaque trimestre",
+        when_paid=N_("versée en 3 fois, chaque trimestre"),
         depends_on=(*FAMILY, "children_school"),
         why=_fixed(
-            "Vous avez un enfant au collège et des revenus modestes : la bourse de collège est probablement due."
+            N_("Vous avez un enfant au collège et des revenus modestes : la bourse de collège est probablement due.")
         ),
-        next_step="Demandez-la au collège de votre enfant dès la rentrée (septembre et octobre), ou en ligne "
-        "sur « Scolarité services » avec votre compte ÉduConnect. Préparez : votre dernier avis d'impôt, un RIB.",
+        next_step=N_(
+            "Demandez-la au collège de votre enfant dès la rentrée (septembre et octobre). Vous pouvez aussi la "
+            "demander en ligne sur « Scolarité services » avec votre compte ÉduConnect. Préparez : votre dernier "
+            "avis d'impôt, un RIB."
+        ),
         excluded=_no_pupil("college"),
     ),
     NationalRight(
         id="bourse_lycee",
-        label="Bourse de lycée",
-        name="la bourse de lycée",
+        label=N_("Bourse de lycée"),
+        name=N_("la bourse de lycée"),
         variables=(("bourse_lycee", "bourse_lycee"),),
         entity="famille",
         per="year",
-        when_paid="versée en 3 fois, chaque trimestre",
+        when_paid=N_("versée en 3 fois, chaque trimestre"),
         depends_on=(*FAMILY, "children_school"),
-        why=_fixed("Vous avez un enfant au lycée et des revenus modestes : la bourse de lycée est probablement due."),
-        next_step="Demandez-la au lycée de votre enfant, ou en ligne sur « Scolarité services » avec votre compte "
-        "ÉduConnect : au printemps pour l'année suivante, ou à la rentrée. Préparez : votre dernier avis d'impôt, "
-        "un RIB.",
+        why=_fixed(
+            N_("Vous avez un enfant au lycée et des revenus modestes : la bourse de lycée est probablement due.")
+        ),
+        next_step=N_(
+            "Demandez-la au lycée de votre enfant, ou en ligne sur « Scolarité services » avec votre compte "
+            "ÉduConnect : au printemps pour l'année suivante, ou à la rentrée. Préparez : votre dernier avis "
+            "d'impôt, un RIB."
+        ),
         excluded=_no_pupil("lycee"),
     ),
     NationalRight(
         id="cheque_energie",
-        label="Chèque énergie",
-        name="le chèque énergie",
+        label=N_("Chèque énergie"),
+        name=N_("le chèque énergie"),
         variables=(("cheque_energie", "cheque_energie"),),
         entity="menage",
         period="year",
         per="year",
-        when_paid="envoyé une fois par an, par courrier",
+        when_paid=N_("envoyé une fois par an, par courrier"),
         depends_on=("housing", *FAMILY),
         why=_fixed(
-            "Vos revenus sont modestes : le chèque énergie aide probablement à payer l'électricité, le gaz ou "
-            "le fioul."
+            N_(
+                "Vos revenus sont modestes : le chèque énergie aide probablement à payer l'électricité, le gaz ou "
+                "le fioul."
+            )
         ),
-        next_step="Il arrive tout seul par courrier si vous déclarez vos revenus aux impôts chaque année, même "
-        "sans revenu. Si vous ne l'avez pas reçu, demandez-le sur chequeenergie.gouv.fr ou au 0 805 204 805 "
-        "(appel gratuit). Préparez : votre dernier avis d'impôt.",
+        next_step=N_(
+            "Il arrive tout seul par courrier si vous déclarez vos revenus aux impôts chaque année, même sans "
+            "revenu. Si vous ne l'avez pas reçu, demandez-le sur chequeenergie.gouv.fr ou au 0 805 204 805 "
+            "(appel gratuit). Préparez : votre dernier avis d'impôt."
+        ),
         excluded=lambda p, today: p.housing in ("hosted", "homeless"),
         verb="recevez",
         claimed=False,
@@ -431,21 +507,37 @@ TARGETS: tuple[tuple[str, str, Period, Entity], ...] = tuple(
 AMOUNT_EXTRAS: tuple[str, ...] = ("css_participation",)
 
 
-def euros(amount: float) -> str:
-    """"1 234 €" (narrow no-break space between thousands)."""
+# Texts stored in French whose parts are filled in (present.localized shows them in the language of the turn):
+# for a count n, the template in the language of the turn.
+STORED_TEMPLATES: tuple[Callable[[int], str], ...] = (
+    lambda n: _(CSS_PRICE),
+    *(lambda n, text=text: _(text) for text in RECEIVING.values()),
+)
+
+
+def euros_fr(amount: float) -> str:
+    """ "1 234 €" in French (narrow no-break space between thousands), as the stored texts say it."""
     return f"{round(amount):,}".replace(",", "\u202f") + " €"
 
 
+def euros(amount: float) -> str:
+    """ "1 234 €" as the language of the turn writes it ("€1,234" in English): i18n.euros."""
+    return i18n.euros(amount)
+
+
 def amount_text(right_id: str, monthly_amount: float | None) -> str | None:
-    """How a national right's amount reads: "environ 231 € par mois", "environ 914 € par an, versée fin
-    août" (from the stored monthly amount, a yearly right's monthly equivalent); None without an amount."""
+    """How a national right's amount reads, in the language of the turn: "environ 231 € par mois", "environ
+    914 € par an, versée fin août" (from the stored monthly amount, a yearly right's monthly equivalent); None
+    without an amount."""
     right = BY_ID.get(right_id)
     if right is None or not monthly_amount or not right.has_amount:
         return None
     if right.per == "year":
-        text = f"environ {euros(monthly_amount * 12)} par an"
-        return f"{text}, {right.when_paid}" if right.when_paid else text
-    return f"environ {euros(monthly_amount)} par mois"
+        amount = euros(monthly_amount * 12)
+        if right.when_paid:
+            return _("environ {amount} par an, {when}").format(amount=amount, when=_(right.when_paid))
+        return _("environ {amount} par an").format(amount=amount)
+    return _("environ {amount} par mois").format(amount=euros(monthly_amount))
 
 
 __all__ = [
@@ -462,4 +554,5 @@ __all__ = [
     "amount_text",
     "de",
     "euros",
+    "euros_fr",
 ]

@@ -41,7 +41,7 @@ from db.models import (
     StaffRole,
 )
 from outreach import booking_texts as texts
-from outreach import outbox
+from outreach import i18n, outbox
 from outreach.calendar import ics_filename, ics_for
 from outreach.clock import Clock
 from outreach.dates import TimeWish
@@ -508,19 +508,22 @@ def _enqueue_reminders(uow: UnitOfWork, now: dt.datetime, appointment: Appointme
     early, late = _reminder_keys(appointment.id)
     due = appointment.starts_at - REMINDER_EARLY
     if due > now + dt.timedelta(hours=1):  # booked less than ~2 days ahead: the confirmation is enough
-        text = texts.reminder_48h(
-            starts_at=appointment.starts_at, place=item.lieu.name, address=item.lieu.address,
-            relay=item.staff.first_name, telephone=telephone, topic=appointment.topic, tz=tz,
-        )
-        payload = {"text": text, "buttons": texts.reminder_buttons(appointment.id), "appointment_id": appointment.id}
+        with i18n.speaking(resident.language):  # sent later, outside the resident's turn
+            text = texts.reminder_48h(
+                starts_at=appointment.starts_at, place=item.lieu.name, address=item.lieu.address,
+                relay=item.staff.first_name, telephone=telephone, topic=appointment.topic, tz=tz,
+            )
+            buttons = texts.reminder_buttons(appointment.id)
+        payload = {"text": text, "buttons": buttons, "appointment_id": appointment.id}
         outbox.enqueue(uow, key=early, payload=payload, due_at=due, **common)  # type: ignore[arg-type]
     due = appointment.starts_at - REMINDER_LATE
     if due > now:
-        text = texts.reminder_2h(
-            starts_at=appointment.starts_at, place=item.lieu.name, relay=item.staff.first_name,
-            telephone=telephone, tz=tz,
-        )
-        buttons = texts.reminder_buttons(appointment.id)[:2]
+        with i18n.speaking(resident.language):
+            text = texts.reminder_2h(
+                starts_at=appointment.starts_at, place=item.lieu.name, relay=item.staff.first_name,
+                telephone=telephone, tz=tz,
+            )
+            buttons = texts.reminder_buttons(appointment.id)[:2]
         payload = {"text": text, "buttons": buttons, "appointment_id": appointment.id}
         outbox.enqueue(uow, key=late, payload=payload, due_at=due, **common)  # type: ignore[arg-type]
 
@@ -673,13 +676,14 @@ def cancel(
             appointment.id,
         )
     elif resident is not None and resident.opted_out_at is None and resident.unreachable_at is None:
-        outbox.enqueue(
-            uow, key=f"appt:{appointment.id}:resident:cancelled", chat_id=resident.chat_id,
-            kind=KIND_RESIDENT_NOTICE, resident_id=resident.id, due_at=now, now=now,
-            payload={
+        with i18n.speaking(resident.language):  # a staff member's act: the resident's language, not the turn's
+            notice = {
                 "text": texts.cancelled_by_staff(starts_at=appointment.starts_at, relay=item.staff.first_name, tz=tz),
                 "buttons": texts.rebook_buttons(appointment.id),
-            },
+            }
+        outbox.enqueue(
+            uow, key=f"appt:{appointment.id}:resident:cancelled", chat_id=resident.chat_id,
+            kind=KIND_RESIDENT_NOTICE, resident_id=resident.id, due_at=now, now=now, payload=notice,
         )
     _event(session, now, "appointment_cancelled", resident, appointment, item, by=by, late=late,
            hours_before=round((appointment.starts_at - now).total_seconds() / 3600, 1))
@@ -818,14 +822,15 @@ def mark(
     if before == AppointmentStatus.no_show:
         outbox.cancel_pending(uow, [rebook_key], reason="mark corrected")
     if status == AppointmentStatus.no_show and resident is not None and resident.opted_out_at is None:
-        outbox.enqueue(
-            uow, key=rebook_key, chat_id=resident.chat_id, kind=KIND_REBOOK, resident_id=resident.id,
-            due_at=max(now, appointment.ends_at + dt.timedelta(hours=1)), now=now,
-            payload={
+        with i18n.speaking(resident.language):  # a staff member's act: the resident's language
+            offer = {
                 "text": texts.no_show_offer(starts_at=appointment.starts_at, tz=tz),
                 "buttons": texts.rebook_buttons(appointment.id),
                 "appointment_id": appointment.id,
-            },
+            }
+        outbox.enqueue(
+            uow, key=rebook_key, chat_id=resident.chat_id, kind=KIND_REBOOK, resident_id=resident.id,
+            due_at=max(now, appointment.ends_at + dt.timedelta(hours=1)), now=now, payload=offer,
         )
     _event(session, now, f"appointment_{status.value}", resident, appointment, item, previous_status=before.value)
     uow.commit()

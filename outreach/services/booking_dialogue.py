@@ -24,15 +24,21 @@ from outreach import booking_texts as btexts
 from outreach import texts
 from outreach.clock import Clock
 from outreach.dates import parse_wish
+from outreach.i18n import N_, _
 from outreach.replies import Button, Document, Reply
 from outreach.services import booking, followups, residents, screenings
 
 log = logging.getLogger(__name__)
 
-TALK = Button("Parler à quelqu'un", "/talk_to_human")
-MORE = "Autres créneaux"
-PHONE = "Par téléphone"
+TALK_TITLE = N_("Parler à quelqu'un")
+MORE = N_("Autres créneaux")
+PHONE = N_("Par téléphone")
 SHOWN = 3
+
+
+def talk() -> Button:
+    """ "Parler à quelqu'un", in the language of the turn."""
+    return Button(_(TALK_TITLE), "/talk_to_human")
 
 
 def _place(uow: UnitOfWork, resident_id: int) -> tuple[str | None, str | None]:
@@ -60,15 +66,21 @@ def start(
     if not reschedule_of and not another and _upcoming(uow, clock, resident_id):
         return [
             *my_appointments(uow, clock, tz=tz, resident_id=resident_id),
-            Reply(btexts.ALREADY_BOOKED, buttons=(Button("Un autre rendez-vous", f"!book:{_clip(wish)}"), TALK)),
+            Reply(
+                _(btexts.ALREADY_BOOKED), buttons=(Button(_("Un autre rendez-vous"), f"!book:{_clip(wish)}"), talk())
+            ),
         ]
     topic = screenings.booking_topic(uow, resident_id)
     if topic or reschedule_of:
         return propose(uow, clock, tz=tz, resident_id=resident_id, topic=topic, wish=wish, reschedule_of=reschedule_of)
     buttons = tuple(
-        Button(label[0].upper() + label[1:], f"!topic:{key}:{_clip(wish)}") for key, label in btexts.TOPICS.items()
+        Button(_capital(btexts.topic_label(key) or key), f"!topic:{key}:{_clip(wish)}") for key in btexts.TOPICS
     )
-    return [Reply("C'est à quel sujet ?", buttons=(*buttons, TALK))]
+    return [Reply(_("C'est à quel sujet ?"), buttons=(*buttons, talk()))]
+
+
+def _capital(label: str) -> str:
+    return label[:1].upper() + label[1:]
 
 
 def start_at_place(
@@ -111,7 +123,8 @@ def propose(
     """The next free slots (the wish first when one is given), with more, by phone and a person."""
     territory, quartier = _place(uow, resident_id)
     if territory is None:
-        return [Reply("Pour trouver la permanence la plus proche, un adulte-relais peut vous aider.", buttons=(TALK,))]
+        text = _("Pour trouver la permanence la plus proche, un adulte-relais peut vous aider.")
+        return [Reply(text, buttons=(talk(),))]
     window = parse_wish(wish, clock.now(), tz) if wish else None
     slots = booking.next_free_slots(
         uow, clock, territory_id=territory, quartier_id=quartier, topic=topic, wish=window, limit=offset + SHOWN, tz=tz
@@ -120,13 +133,13 @@ def propose(
         slots = booking.next_free_slots(
             uow, clock, territory_id=territory, quartier_id=quartier, topic=topic, limit=SHOWN, tz=tz
         )
-        intro = "Je n'ai pas de créneau libre à ce moment-là. Voici les prochains :"
+        intro = _("Je n'ai pas de créneau libre à ce moment-là. Voici les prochains :")
     if not slots:
-        return [Reply(btexts.no_slot(), buttons=(TALK,))]
+        return [Reply(btexts.no_slot(), buttons=(talk(),))]
     buttons = [slot_button(slot.title(tz), slot, topic, reschedule_of) for slot in slots]
-    buttons.append(Button(MORE, f"!more:{offset + SHOWN}:{topic or '-'}:{reschedule_of}"))
-    buttons.append(slot_button(PHONE, slots[0], topic, reschedule_of, telephone=True))
-    buttons.append(TALK)
+    buttons.append(Button(_(MORE), f"!more:{offset + SHOWN}:{topic or '-'}:{reschedule_of}"))
+    buttons.append(slot_button(_(PHONE), slots[0], topic, reschedule_of, telephone=True))
+    buttons.append(talk())
     return [Reply(intro or btexts.proposals(), buttons=tuple(buttons))]
 
 
@@ -174,10 +187,11 @@ def choose(
     except booking.SlotTaken as taken:
         alternatives = list(taken.alternatives)
         buttons = [slot_button(s.title(tz), s, topic, reschedule_of) for s in alternatives]
-        return [Reply(btexts.slot_taken(alternatives=len(alternatives)), buttons=(*buttons, TALK))]
+        return [Reply(btexts.slot_taken(alternatives=len(alternatives)), buttons=(*buttons, talk()))]
     except booking.BookingError as exc:
         log.info("booking refused: %s", type(exc).__name__)
-        return [Reply("Je ne peux pas prendre ce rendez-vous. Un adulte-relais peut vous aider.", buttons=(TALK,))]
+        text = _("Je ne peux pas prendre ce rendez-vous. Un adulte-relais peut vous aider.")
+        return [Reply(text, buttons=(talk(),))]
     telephone = channel == AppointmentChannel.telephone
     if reschedule_of:
         text = btexts.rescheduled(starts_at=view.starts_at, place=view.lieu_name, relay=view.relay, tz=tz)
@@ -192,9 +206,9 @@ def choose(
             tz=tz,
         )
     if lieu is not None and not telephone:
-        text += f"\nPlan : {map_link(lieu)}"
+        text += "\n" + _("Plan : {link}").format(link=map_link(lieu))
     calendar = Document(filename=filename, content=ics, mime_type="text/calendar")
-    buttons = (Button("Mes rendez-vous", "/my_appointments"), TALK)
+    buttons = (Button(_("Mes rendez-vous"), "/my_appointments"), talk())
     return [Reply(text, buttons=buttons, document=calendar)]
 
 
@@ -221,9 +235,9 @@ def _upcoming(
 
 def _line(view: booking.AppointmentView, tz: ZoneInfo) -> str:
     how = (
-        f"{view.relay} vous appelle"
+        _("{relay} vous appelle").format(relay=view.relay)
         if view.channel == AppointmentChannel.telephone
-        else (f"avec {view.relay}, {view.lieu_name} ({view.address})")
+        else _("avec {relay}, {place} ({address})").format(relay=view.relay, place=view.lieu_name, address=view.address)
     )
     return f"📅 {btexts.when(view.starts_at, tz)} — {how}"
 
@@ -233,17 +247,17 @@ def my_appointments(uow: UnitOfWork, clock: Clock, *, tz: ZoneInfo, resident_id:
     if not views:
         return [
             Reply(
-                "Vous n'avez pas de rendez-vous prévu.",
-                buttons=(Button("Prendre rendez-vous", "/book_appointment"), TALK),
+                _("Vous n'avez pas de rendez-vous prévu."),
+                buttons=(Button(_("Prendre rendez-vous"), "/book_appointment"), talk()),
             )
         ]
     return [
         Reply(
             _line(v, tz),
             buttons=(
-                Button("Annuler", f"!cancel:{v.id}"),
-                Button("Changer", f"!change:{v.id}"),
-                Button("Fichier calendrier", f"!ics:{v.id}"),
+                Button(_("Annuler"), f"!cancel:{v.id}"),
+                Button(_("Changer"), f"!change:{v.id}"),
+                Button(_("Fichier calendrier"), f"!ics:{v.id}"),
             ),
         )
         for v in views[:5]
@@ -255,17 +269,17 @@ def ask_cancel(
 ) -> list[Reply]:
     views = _upcoming(uow, clock, resident_id, appointment_id)
     if not views:
-        return [Reply("Vous n'avez pas de rendez-vous à annuler.", buttons=(TALK,))]
+        return [Reply(_("Vous n'avez pas de rendez-vous à annuler."), buttons=(talk(),))]
     if len(views) > 1:
         buttons = tuple(
             Button(btexts.slot_button_title(v.starts_at, v.lieu_name, tz), f"!cancel:{v.id}") for v in views[:5]
         )
-        return [Reply("Lequel voulez-vous annuler ?", buttons=buttons)]
+        return [Reply(_("Lequel voulez-vous annuler ?"), buttons=buttons)]
     view = views[0]
     return [
         Reply(
-            f"Annuler le rendez-vous {btexts.when(view.starts_at, tz)} ?",
-            buttons=(Button("Oui, annuler", f"!cancel!:{view.id}"), Button("Non, le garder", "!keep")),
+            _("Annuler le rendez-vous {when} ?").format(when=btexts.when(view.starts_at, tz)),
+            buttons=(Button(_("Oui, annuler"), f"!cancel!:{view.id}"), Button(_("Non, le garder"), "!keep")),
         )
     ]
 
@@ -283,11 +297,11 @@ def cancel(uow: UnitOfWork, clock: Clock, *, tz: ZoneInfo, resident_id: int, app
         if outcome.late
         else btexts.cancelled(starts_at=starts_at, tz=tz)
     )
-    return [Reply(text, buttons=(Button("Prendre un autre rendez-vous", "/book_appointment"),))]
+    return [Reply(text, buttons=(Button(_("Prendre un autre rendez-vous"), "/book_appointment"),))]
 
 
 def keep() -> list[Reply]:
-    return [Reply("D'accord, votre rendez-vous est gardé.")]
+    return [Reply(_("D'accord, votre rendez-vous est gardé."))]
 
 
 def reschedule(
@@ -311,7 +325,9 @@ def reschedule(
         topic=view.topic,
         wish=wish,
         reschedule_of=view.id,
-        intro=f"Votre rendez-vous est {btexts.when(view.starts_at, tz)}. Voici d'autres moments libres :",
+        intro=_("Votre rendez-vous est {when}. Voici d'autres moments libres :").format(
+            when=btexts.when(view.starts_at, tz)
+        ),
     )
 
 
@@ -345,7 +361,7 @@ def reminder(
     if action == "rebook":
         return start(uow, clock, tz=tz, resident_id=resident_id)
     if action == "norebook":
-        return [Reply("D'accord. Vous pouvez reprendre rendez-vous quand vous voulez.")]
+        return [Reply(_("D'accord. Vous pouvez reprendre rendez-vous quand vous voulez."))]
     return None
 
 
@@ -358,7 +374,7 @@ def followup(
             return start(uow, clock, tz=tz, resident_id=resident_id)
         if callback.answer == "stop":
             followups.stop_followups(uow, clock, resident_id=resident_id, screening_id=callback.screening_id)
-            return [Reply("D'accord, je ne vous en reparle plus. Je reste là si besoin.")]
+            return [Reply(_("D'accord, je ne vous en reparle plus. Je reste là si besoin."))]
         answer = followups.answer_followup(
             uow,
             clock,
@@ -369,5 +385,5 @@ def followup(
         )
     except (LookupError, ValueError):
         return None
-    buttons = (Button("Prendre rendez-vous", "/book_appointment"), TALK) if answer.offer_relay else ()
+    buttons = (Button(_("Prendre rendez-vous"), "/book_appointment"), talk()) if answer.offer_relay else ()
     return [Reply(answer.text, buttons=buttons)]

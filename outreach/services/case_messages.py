@@ -13,7 +13,7 @@ from typing import Any
 
 from db.engine import UnitOfWork
 from db.models import HandoffOutcome, HandoffStatus
-from outreach import outbox, texts
+from outreach import i18n, outbox, texts
 from outreach.clock import Clock
 from outreach.replies import Button, split_text
 from outreach.services import handoffs, residents, staff
@@ -51,8 +51,11 @@ def _enqueue(
     )
 
 
+MEDIA_KINDS = ("photo", "document", "voice", "audio")
+
+
 def _media_payload(kind: str, file_id: str | None, caption: str) -> dict[str, Any] | None:
-    if kind in ("photo", "document") and file_id:
+    if kind in MEDIA_KINDS and file_id:
         return {kind: {"file_id": file_id}, "text": caption[:CAPTION_MAX]}
     return None
 
@@ -107,7 +110,11 @@ def to_staff(uow: UnitOfWork, clock: Clock, case: CaseView, member: StaffView, m
         return False
     kind, text, file_id = message.kind, message.text, message.file_id
     legende = f" : {text}" if text else ""
-    template = texts.RESIDENT_SENT_PHOTO if kind == "photo" else texts.RESIDENT_SENT_DOCUMENT
+    template = {
+        "photo": texts.RESIDENT_SENT_PHOTO,
+        "voice": texts.RESIDENT_SENT_VOICE,
+        "audio": texts.RESIDENT_SENT_VOICE,
+    }.get(kind, texts.RESIDENT_SENT_DOCUMENT)
     _relay(
         uow,
         clock,
@@ -125,7 +132,8 @@ def to_staff(uow: UnitOfWork, clock: Clock, case: CaseView, member: StaffView, m
 def to_resident(uow: UnitOfWork, clock: Clock, case: CaseView, member: StaffView, message: Relayed) -> None:
     """An adulte-relais's message to the resident of the case, signed with their first name."""
     kind, text, file_id = message.kind, message.text, message.file_id
-    signed = texts.HANDOFF_FROM_STAFF.format(prenom=member.first_name, texte=text) if text else member.first_name
+    with i18n.speaking(case.resident_language):  # the staff member's turn: the resident's language
+        signed = texts.HANDOFF_FROM_STAFF.format(prenom=member.first_name, texte=text) if text else member.first_name
     _relay(
         uow,
         clock,
@@ -171,14 +179,9 @@ def claimed(uow: UnitOfWork, clock: Clock, case: CaseView, member: StaffView) ->
     """A relay took the case: the other cards say so, the resident is told who answers, and what the
     resident sent while waiting reaches the relay, in order. Returns how many waiting messages."""
     edit_cards(uow, clock, case.id, texts.CARD_TAKEN_BY.format(prenom=member.first_name), except_staff=member.id)
-    _enqueue(
-        uow,
-        clock,
-        f"claimed:{case.id}",
-        case.resident_chat_id,
-        {"text": texts.HANDOFF_CLAIMED.format(prenom=member.first_name)},
-        resident_id=case.resident_id,
-    )
+    with i18n.speaking(case.resident_language):  # the staff member's turn: the resident's language
+        told = texts.HANDOFF_CLAIMED.format(prenom=member.first_name)
+    _enqueue(uow, clock, f"claimed:{case.id}", case.resident_chat_id, {"text": told}, resident_id=case.resident_id)
     waiting = handoffs.take_queued(uow, case.id)
     for item in waiting:
         to_staff(uow, clock, case, member, Relayed(item.kind, item.text, item.file_id, f"q{item.id}"))
@@ -208,7 +211,9 @@ def closed_by_staff(
     case = handoffs.close(uow, clock, case_id, by="staff", staff=member, outcome=outcome, commit=False)
     if case is None:
         return None
-    ask_satisfaction(uow, clock, case, texts.HANDOFF_CLOSED.format(prenom=member.first_name))
+    with i18n.speaking(case.resident_language):  # the staff member's turn: the resident's language
+        question = texts.HANDOFF_CLOSED.format(prenom=member.first_name)
+    ask_satisfaction(uow, clock, case, question)
     uow.commit()
     return case
 
@@ -228,7 +233,9 @@ def ended_by_resident(uow: UnitOfWork, clock: Clock, case: CaseView) -> str:
     if was_waiting:
         edit_cards(uow, clock, case.id, texts.CARD_GONE)
         return texts.HANDOFF_CANCELLED_WAITING
-    ask_satisfaction(uow, clock, case, texts.HANDOFF_ENDED_BY_RESIDENT)
+    with i18n.speaking(case.resident_language):
+        question = texts.HANDOFF_ENDED_BY_RESIDENT
+    ask_satisfaction(uow, clock, case, question)
     member = staff.get(uow, case.staff_id) if case.staff_id else None
     if member is not None and member.chat_id is not None:
         _enqueue(
@@ -270,11 +277,13 @@ def transferred(uow: UnitOfWork, clock: Clock, case: CaseView, member: StaffView
             {"text": texts.CASE_RECEIVED.format(collegue=member.first_name, prenom=case.first_name)},
             staff_id=colleague.id,
         )
+    with i18n.speaking(case.resident_language):  # the staff member's turn: the resident's language
+        told = texts.HANDOFF_TRANSFERRED.format(prenom=colleague.first_name)
     _enqueue(
         uow,
         clock,
         f"transfer:{case.id}:resident:{int(clock.now().timestamp())}",
         case.resident_chat_id,
-        {"text": texts.HANDOFF_TRANSFERRED.format(prenom=colleague.first_name)},
+        {"text": told},
         resident_id=case.resident_id,
     )

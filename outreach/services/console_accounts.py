@@ -27,7 +27,7 @@ from sqlmodel import col, select
 
 from db.engine import UnitOfWork
 from db.models import AuditLog, ConsoleAccount, ConsoleSession, ConsoleToken, Staff
-from outreach import outbox
+from outreach import i18n, outbox
 from outreach.clock import Clock
 
 LOCK_AFTER = 5
@@ -38,7 +38,7 @@ ACTIVATION_LIFETIME = dt.timedelta(hours=72)
 LOGIN_LINK_LIFETIME = dt.timedelta(minutes=10)
 LOGIN_LINK_INTERVAL = dt.timedelta(minutes=1)  # at most one Telegram link a minute per account
 MIN_PASSWORD = 12
-LOGIN_LINK_TEXT = "Votre lien pour ouvrir la console (10 minutes, une seule fois) :\n{lien}"  # sent on Telegram
+LOGIN_LINK_TEXT = i18n.staff("Votre lien pour ouvrir la console (10 minutes, une seule fois) :\n{lien}")  # on Telegram
 LOGIN_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 
 _hasher = PasswordHasher()  # argon2id with the library's recommended parameters

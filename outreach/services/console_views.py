@@ -416,6 +416,7 @@ class MemberRow:
     on_telegram: bool
     console_login: str | None  # None: no console access yet
     console_activated: bool  # the password was chosen
+    languages: tuple[str, ...] = ()  # spoken besides French
 
 
 @dataclass(frozen=True)
@@ -440,6 +441,7 @@ def team(uow: UnitOfWork, clock: Clock, scope: StaffScope, *, territory: str | N
             available=member.available, on_telegram=bool(member.chat_id),
             console_login=account.login if account else None,
             console_activated=bool(account and account.password_hash),
+            languages=tuple(member.languages or ()),
         ))
     return TeamPage(page.territory, page.territories, rows)
 
@@ -470,11 +472,18 @@ def disable_member(uow: UnitOfWork, clock: Clock, scope: StaffScope, staff_id: i
 
 
 def invite_member(uow: UnitOfWork, clock: Clock, scope: StaffScope, *, first_name: str, role: StaffRole,
-                  territory: str | None) -> str:
+                  territory: str | None, languages: list[str] | None = None) -> str:
     """A Telegram invite for a new team member of the territory; returns the invite code."""
     invite = staff_service.create_invite(uow, clock, role=role, territory_id=target_territory(uow, scope, territory),
-                                         first_name=first_name)
+                                         first_name=first_name, languages=languages)
     return invite.code
+
+
+def set_member_languages(uow: UnitOfWork, clock: Clock, scope: StaffScope, staff_id: int, languages: list[str]) -> str:
+    """The languages a team member speaks besides French; returns the member's first name."""
+    member = _member(uow, scope, staff_id)
+    staff_service.set_languages(uow, clock, staff_id, languages, actor=scope.actor)
+    return member.first_name
 
 
 def grant_console_access(uow: UnitOfWork, clock: Clock, scope: StaffScope, staff_id: int,

@@ -9,6 +9,9 @@
 An answer moves the right's status and cancels the remaining follow-ups of that right. Nothing is sent
 to a resident who opted out (residents.opt_out drops the rows, the dispatcher guards again), and an
 erasure deletes the rows with the resident. The guard below re-checks everything at send time.
+
+The messages are written when they are enqueued, in the resident's language (`i18n.speaking`), whoever's turn
+it is.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ from sqlmodel import Session, col, select
 from db.engine import UnitOfWork
 from db.models import Appointment, AppointmentStatus, Event, Resident, RightStatus, Screening, ScreeningRight
 from outreach import booking_texts as texts
-from outreach import outbox
+from outreach import i18n, outbox
 from outreach.clock import Clock
+from outreach.screening import present
 from outreach.screening.rights import RIGHTS
 from outreach.services import screenings
 
@@ -121,6 +125,16 @@ def add_followups(uow: UnitOfWork, clock: Clock, screening_id: int, *, tz: ZoneI
         if row.right_id not in UNCLAIMED  # nothing to ask about a right that comes without a claim
     ]
     common = {"chat_id": resident.chat_id, "resident_id": resident.id, "now": now}
+    with i18n.speaking(resident.language):
+        return _enqueue(uow, screening, rights, common, tz)
+
+
+def _enqueue(
+    uow: UnitOfWork, screening: Screening, rights: Sequence[ScreeningRight], common: dict[str, object], tz: ZoneInfo
+) -> int:
+    """The follow-up rows of a screening, written in the language of the turn (the resident's)."""
+    screening_id = screening.id
+    assert screening_id is not None
     added = 0
     if rights:
         added += outbox.enqueue(
@@ -137,9 +151,10 @@ def add_followups(uow: UnitOfWork, clock: Clock, screening_id: int, *, tz: ZoneI
         assert row.id is not None
         right_key = _right_key(screening_id, row)
         question, last = _keys(screening_id, row.id)
+        label = present.localized(row.label)
         for key, after, text in (
-            (question, QUESTION_AFTER, texts.followup_question(right_id=row.right_id, label=row.label)),
-            (last, LAST_CHECK_AFTER, texts.followup_last_check(right_id=row.right_id, label=row.label)),
+            (question, QUESTION_AFTER, texts.followup_question(right_id=row.right_id, label=label)),
+            (last, LAST_CHECK_AFTER, texts.followup_last_check(right_id=row.right_id, label=label)),
         ):
             added += outbox.enqueue(
                 uow, key=key, kind=KIND_QUESTION, due_at=_daytime(screening.created_at + after, tz),

@@ -17,8 +17,9 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from db.engine import UnitOfWork
-from outreach import office_hours, outbox, texts
+from outreach import i18n, office_hours, outbox, texts
 from outreach.clock import Clock
+from outreach.i18n import N_, _
 from outreach.replies import Button, Reply
 from outreach.services import handoffs, staff
 from outreach.services.handoffs import CaseView
@@ -26,7 +27,11 @@ from outreach.services.handoffs import CaseView
 CARD_KIND = "handoff_card"  # after it is sent, the card's message id is recorded (card_sent)
 STAFF_ALERT_KIND = "staff_alert"
 Exchanges = list[tuple[str, str]]
-TERRITORIES = (("Dijon métropole", "dijon"), ("Troyes Champagne Métropole", "troyes"), ("Ailleurs", "autre"))
+TERRITORIES = (  # the resident's buttons (translated where shown)
+    (N_("Dijon métropole"), "dijon"),
+    (N_("Troyes Champagne Métropole"), "troyes"),
+    (N_("Ailleurs"), "autre"),
+)
 
 
 @dataclass(frozen=True)
@@ -36,9 +41,10 @@ class Opened:
 
 
 def minutes(seconds: float) -> str:
+    """How long a case has waited, as staff read it on a card (French)."""
     whole = int(seconds // 60)
     if whole < 1:
-        return "moins d'1 min"
+        return i18n.staff("moins d'1 min")
     if whole < 60:
         return f"{whole} min"
     return f"{whole // 60} h {whole % 60:02d}"
@@ -48,10 +54,18 @@ def quartier_words(case: CaseView) -> str:
     return f" ({case.quartier})" if case.quartier else ""
 
 
-def card_text(case: CaseView, exchanges: Exchanges, rights: list[str], waited: float) -> str:
-    droits = ("\nDroits repérés :\n" + "\n".join(rights)) if rights else ""
+def card_text(case: CaseView, exchanges: Exchanges, rights: list[str], waited: float, interpreter: bool = False) -> str:
+    """The case card the adultes-relais read (French), with the resident's language when it is not French."""
+    droits = (i18n.staff("\nDroits repérés :\n") + "\n".join(rights)) if rights else ""
     lines = [f"{'👤' if who == 'habitant' else '🤖'} {text[:200]}" for who, text in exchanges]
-    echanges = ("\nDerniers échanges :\n" + "\n".join(lines)) if lines else ""
+    echanges = (i18n.staff("\nDerniers échanges :\n") + "\n".join(lines)) if lines else ""
+    if case.language:
+        droits = (
+            i18n.staff("\n🌍 Langue : {langue}{besoin}").format(
+                langue=i18n.name_fr(case.language), besoin=i18n.staff(" — interprète nécessaire") if interpreter else ""
+            )
+            + droits
+        )
     text = texts.CARD.format(
         prenom=case.first_name,
         quartier=quartier_words(case),
@@ -64,15 +78,23 @@ def card_text(case: CaseView, exchanges: Exchanges, rights: list[str], waited: f
 
 
 def open_case(
-    uow: UnitOfWork, clock: Clock, *, tz: ZoneInfo, resident_id: int, source: str, exchanges: Exchanges
+    uow: UnitOfWork,
+    clock: Clock,
+    *,
+    tz: ZoneInfo,
+    resident_id: int,
+    source: str,
+    exchanges: Exchanges,
+    language: str | None = None,
 ) -> Opened:
-    """Hand the resident to a person: the case, the cards, a plain word on when someone answers (one commit)."""
-    case, created = handoffs.start_case(uow, clock, resident_id, source=source)
+    """Hand the resident to a person: the case, the cards, a plain word on when someone answers (one commit).
+    `language`: the one the resident writes in, when the bot does not speak it ("es")."""
+    case, created = handoffs.start_case(uow, clock, resident_id, source=source, language=language)
     if not created:
         return Opened([Reply(texts.HANDOFF_ALREADY)], paused=False)
     if case.territory_id is None:
         uow.commit()
-        buttons = tuple(Button(title, f"!terr:{case.id}:{key}") for title, key in TERRITORIES)
+        buttons = tuple(Button(_(title), f"!terr:{case.id}:{key}") for title, key in TERRITORIES)
         return Opened([Reply(texts.WHICH_TERRITORY, buttons=buttons)], paused=False)
     return Opened(_announce(uow, clock, tz=tz, case=case, source=source, exchanges=exchanges), paused=True)
 
@@ -104,6 +126,7 @@ def _announce(
     if queued == 0:
         alert_coordinators(uow, clock, case, texts.NOBODY_AVAILABLE)
     uow.commit()
+    nobody_speaks = case.language is not None and not speakers(uow, case)
     later = handoffs.answer_time(uow, clock, case, tz=tz, cards_sent=queued)
     if later is None:
         text = {"fallback": texts.HANDOFF_FALLBACK, "screening": texts.HANDOFF_SCREENING}.get(
@@ -111,7 +134,18 @@ def _announce(
         )
     else:
         text = texts.HANDOFF_OPENED_CLOSED_HOURS.format(quand=office_hours.say_when(later, clock.now(), tz))
+    if nobody_speaks and case.language:  # honest: French, simply, with a translation tool or an interpreter
+        language = i18n.LANGUAGES.get(case.language)
+        return [
+            Reply(text),
+            Reply(texts.HANDOFF_NO_SPEAKER.format(langue=language.name if language else case.language)),
+        ]
     return [Reply(text)]
+
+
+def speakers(uow: UnitOfWork, case: CaseView) -> list[staff.StaffView]:
+    """The adultes-relais of the case's territory who speak the resident's language (available or not)."""
+    return [r for r in staff.relays_of(uow, case.territory_id) if case.language in r.languages]
 
 
 def send_cards(uow: UnitOfWork, clock: Clock, case: CaseView, exchanges: Exchanges, *, resend: bool = False) -> int:
@@ -120,10 +154,16 @@ def send_cards(uow: UnitOfWork, clock: Clock, case: CaseView, exchanges: Exchang
     now = clock.now()
     rights = handoffs.context_lines(uow, case)
     waited = (now - case.created_at).total_seconds()
-    text = (texts.RESEND_PREFIX if resend else "") + card_text(case, exchanges, rights, waited)
+    relays = staff.relays_of(uow, case.territory_id)
+    speaking = [r for r in relays if case.language and case.language in r.languages and r.chat_id is not None]
+    # a case in another language goes first to those who speak it; the re-sent card (nobody took it) to everyone
+    if speaking and not resend:
+        relays = speaking
+    interpreter = case.language is not None and not speaking
+    text = (texts.RESEND_PREFIX if resend else "") + card_text(case, exchanges, rights, waited, interpreter)
     buttons = [[texts.CARD_TAKE, f"s:take:{case.id}"], [texts.CARD_LATER, f"s:later:{case.id}"]]
     queued = 0
-    for relay in staff.relays_of(uow, case.territory_id):
+    for relay in relays:
         if relay.chat_id is None:
             continue
         outbox.enqueue(

@@ -24,7 +24,7 @@ from db.models import (
     Resident,
     Staff,
 )
-from outreach import office_hours
+from outreach import i18n, office_hours
 from outreach.clock import Clock
 from outreach.screening import rights
 from outreach.services import booking, screenings
@@ -34,18 +34,19 @@ from outreach.services.staff import StaffView
 RESEND_AFTER = dt.timedelta(minutes=15)
 MAX_QUEUED = 20  # messages kept for the adulte-relais while a case waits
 
+# What the adultes-relais read on a case (French, staff only).
 REASONS = {
-    "talk_to_human": "Demande à parler à quelqu'un",
-    "button": "A appuyé sur « Parler à quelqu'un »",
-    "fallback": "Le bot n'a pas compris deux messages de suite",
-    "screening": "Point sur les droits : situation à regarder avec une personne",
+    "talk_to_human": i18n.staff("Demande à parler à quelqu'un"),
+    "button": i18n.staff("A appuyé sur « Parler à quelqu'un »"),
+    "fallback": i18n.staff("Le bot n'a pas compris deux messages de suite"),
+    "screening": i18n.staff("Point sur les droits : situation à regarder avec une personne"),
 }
 OUTCOME_LABELS = {
-    HandoffOutcome.oriente: "Orienté vers un service",
-    HandoffOutcome.rendez_vous: "Rendez-vous pris",
-    HandoffOutcome.droit_ouvert: "Droit ouvert",
-    HandoffOutcome.dossier_en_cours: "Dossier en cours",
-    HandoffOutcome.sans_suite: "Sans suite",
+    HandoffOutcome.oriente: i18n.staff("Orienté vers un service"),
+    HandoffOutcome.rendez_vous: i18n.staff("Rendez-vous pris"),
+    HandoffOutcome.droit_ouvert: i18n.staff("Droit ouvert"),
+    HandoffOutcome.dossier_en_cours: i18n.staff("Dossier en cours"),
+    HandoffOutcome.sans_suite: i18n.staff("Sans suite"),
 }
 
 
@@ -69,6 +70,8 @@ class CaseView:
     created_at: dt.datetime
     staff_id: int | None
     staff_first_name: str | None
+    resident_language: str | None = None  # what the bot speaks to the resident (None: French)
+    language: str | None = None  # the language the resident writes in when not French, supported or not ("es")
 
 
 def _case(uow: UnitOfWork, handoff: Handoff) -> CaseView:
@@ -81,16 +84,18 @@ def _case(uow: UnitOfWork, handoff: Handoff) -> CaseView:
         resident_id=resident.id or 0,
         resident_public_id=resident.public_id,
         resident_chat_id=resident.chat_id,
-        first_name=resident.first_name or "Un habitant",
+        first_name=resident.first_name or i18n.staff("Un habitant"),
         quartier=quartier.name if quartier else None,
         quartier_id=handoff.quartier_id,
         territory_id=handoff.territory_id,
+        language=handoff.language,
         reason=handoff.reason,
         source=handoff.source,
         status=HandoffStatus(handoff.status),
         created_at=handoff.created_at,
         staff_id=handoff.staff_id,
         staff_first_name=staff.first_name if staff else None,
+        resident_language=resident.language,
     )
 
 
@@ -135,7 +140,9 @@ def open_case(uow: UnitOfWork, clock: Clock, resident_id: int, *, source: str) -
     return case, created
 
 
-def start_case(uow: UnitOfWork, clock: Clock, resident_id: int, *, source: str) -> tuple[CaseView, bool]:
+def start_case(
+    uow: UnitOfWork, clock: Clock, resident_id: int, *, source: str, language: str | None = None
+) -> tuple[CaseView, bool]:
     """`open_case` without the commit (the caller's transaction)."""
     existing = _open_handoff(uow, resident_id)
     if existing is not None:
@@ -150,6 +157,9 @@ def start_case(uow: UnitOfWork, clock: Clock, resident_id: int, *, source: str) 
         quartier_id=resident.quartier_id,
         source=source if source in REASONS else "talk_to_human",
         reason=REASONS.get(source, REASONS["talk_to_human"]),
+        language=(language or resident.language or "fr")[:8]
+        if (language or resident.language) not in (None, "fr")
+        else None,
         created_at=now,
         last_activity_at=now,
     )
@@ -296,9 +306,9 @@ def context_lines(uow: UnitOfWork, case: CaseView) -> list[str]:
             declared = rights.BY_ID.get(right.right_id)
             amount = ""
             if right.monthly_amount and declared is not None and declared.per == "year":
-                amount = f" ~{round(right.monthly_amount * 12)} €/an"
+                amount = i18n.staff(f" ~{round(right.monthly_amount * 12)} €/an")
             elif right.monthly_amount:
-                amount = f" ~{round(right.monthly_amount)} €/mois"
+                amount = i18n.staff(f" ~{round(right.monthly_amount)} €/mois")
             lines.append(f"• {right.label}{amount} ({right.status})")
     return lines
 

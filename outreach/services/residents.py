@@ -28,7 +28,7 @@ from db.models import (
     Screening,
     ScreeningRight,
 )
-from outreach import options
+from outreach import i18n, options
 from outreach.clock import Clock
 from outreach.replies import Button
 from outreach.services import screenings
@@ -49,6 +49,8 @@ class ResidentView:
     consented: bool
     refused: bool
     opted_out: bool
+    language: str = "fr"  # what the bot speaks to them (outreach/i18n.py)
+    language_confirmed: bool = False
 
 
 def _view(resident: Resident) -> ResidentView:
@@ -60,6 +62,8 @@ def _view(resident: Resident) -> ResidentView:
         consented=resident.consent_at is not None,
         refused=resident.consent_at is None and resident.consent_refused_at is not None,
         opted_out=resident.opted_out_at is not None,
+        language=i18n.supported(resident.language) or i18n.DEFAULT,
+        language_confirmed=resident.language_confirmed_at is not None,
     )
 
 
@@ -113,7 +117,7 @@ def record_consent(
         first_consent = resident.consent_at is None
         resident.chat_id = chat_id
         resident.first_name = (first_name or "").strip()[:64] or None
-        resident.language = (language or "")[:8] or None
+        resident.language = i18n.supported(language) or i18n.DEFAULT
         resident.consent_version = CONSENT_VERSION
         resident.consent_at = now
         resident.consent_refused_at = None
@@ -441,3 +445,22 @@ def erase(uow: UnitOfWork, clock: Clock, resident_id: int) -> str | None:
     )
     uow.commit()
     return public_id
+
+
+def set_language(uow: UnitOfWork, clock: Clock, resident_id: int, code: str, *, confirmed: bool = True) -> str:
+    """The language the bot speaks to a resident from now on (a supported code); confirmed: they chose it."""
+    language = i18n.supported(code) or i18n.DEFAULT
+    resident = uow.session.get(Resident, resident_id)
+    if resident is not None:
+        resident.language = language
+        if confirmed:
+            resident.language_confirmed_at = clock.now()
+        uow.session.add(resident)
+        uow.commit()
+    return language
+
+
+def language_of(uow: UnitOfWork, public_id: str) -> str:
+    """The language of a resident known by their public id (the action server's sender), French by default."""
+    found = uow.session.exec(select(Resident.language).where(Resident.public_id == public_id)).first()
+    return i18n.supported(found) or i18n.DEFAULT

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from db.engine import UnitOfWork
 from outreach import options
 from outreach.clock import Clock
+from outreach.i18n import _
 from outreach.places import fold
 from outreach.replies import Button, Reply
 from outreach.screening import present
@@ -31,9 +32,12 @@ ELSEWHERE = re.compile(r"\b(rdv|rendez vous|parler|humain|personne|stop|arret|an
 
 # Words residents use for each national right (the ids of outreach/screening/rights.py).
 RIGHT_WORDS: dict[str, tuple[str, ...]] = {
-    "rsa": ("rsa", "revenu de solidarite"),
-    "prime_activite": ("prime d activite", "prime", "la prime", "prime activite"),
-    "aide_logement": ("apl", "aide au logement", "aide logement", "als", "alf", "caf logement", "aide pour le loyer"),
+    "rsa": ("rsa", "revenu de solidarite"),  # i18n: ignore
+    "prime_activite": ("prime d activite", "prime", "la prime", "prime activite"),  # i18n: ignore
+    "aide_logement": (
+        "apl", "aide au logement", "aide logement", "als", "alf", "caf logement",
+        "aide pour le loyer",  # i18n: ignore
+    ),
     "aah": ("aah", "allocation adulte handicape"),
     "allocations_familiales": ("allocations familiales", "allocs", "alloc", "allocations", "af"),
     "asf": ("asf", "soutien familial", "pension alimentaire"),
@@ -41,9 +45,9 @@ RIGHT_WORDS: dict[str, tuple[str, ...]] = {
     "css": ("css", "c2s", "cmu", "complementaire sante", "mutuelle", "complementaire"),
     "aspa": ("aspa", "minimum vieillesse"),
     "aeeh": ("aeeh", "enfant handicape"),
-    "ars": ("ars", "rentree scolaire", "allocation de rentree", "rentree"),
-    "bourse_college": ("bourse de college", "bourse college", "bourse du college"),
-    "bourse_lycee": ("bourse de lycee", "bourse lycee", "bourse du lycee"),
+    "ars": ("ars", "rentree scolaire", "allocation de rentree", "rentree"),  # i18n: ignore
+    "bourse_college": ("bourse de college", "bourse college", "bourse du college"),  # i18n: ignore
+    "bourse_lycee": ("bourse de lycee", "bourse lycee", "bourse du lycee"),  # i18n: ignore
     "cheque_energie": ("cheque energie", "cheque", "energie"),
 }
 
@@ -52,8 +56,8 @@ def _shown(keyboard: Sequence[Button]) -> list[tuple[int, str]]:
     """(screening id, right id) of the results' buttons, in the order shown, once each."""
     found: dict[tuple[int, str], None] = {}
     for button in keyboard:
-        verb, _, rest = button.payload.partition(":")
-        screening, _, right = rest.partition(":")
+        verb, _sep, rest = button.payload.partition(":")
+        screening, _sep, right = rest.partition(":")
         if verb in ("!why", "!how") and screening.isdigit() and right:
             found[(int(screening), right)] = None
     return list(found)
@@ -80,7 +84,7 @@ def answer(
     asked = WHY.search(folded) is not None or how
     chosen = options.choose(
         text,
-        [(right.label, f"right={right.right_id}") for right in rights],
+        [(present.localized(right.label), f"right={right.right_id}") for right in rights],
         {f"right={right}": words for right, words in RIGHT_WORDS.items()},
     )
     if chosen is None:
@@ -92,11 +96,14 @@ def answer(
         elif found is not None:  # among the results, named in the closing line ("Vous pourriez aussi avoir…")
             return [present.how(found) if HOW.search(folded) else present.why(found)]
         elif named is not None:
+            label = present.localized(LABELS.get(named, named))
             return [
                 Reply(
-                    f"{LABELS.get(named, named)} n'est pas dans vos résultats : avec vos réponses, je ne trouve pas "
-                    "ce droit. Un adulte-relais peut vérifier avec vous.",
-                    buttons=present.NEXT_STEPS[:2],
+                    _(
+                        "{label} n'est pas dans vos résultats : avec vos réponses, je ne trouve pas ce droit. Un "
+                        "adulte-relais peut vérifier avec vous."
+                    ).format(label=label),
+                    buttons=present.next_steps(2),
                 )
             ]
     if chosen is not None:
@@ -107,5 +114,8 @@ def answer(
     if len(rights) == 1:
         return [present.how(rights[0]) if how else present.why(rights[0])]
     verb = "how" if how else "why"
-    buttons = tuple(Button(right.label[:60], f"!{verb}:{right.screening_id}:{right.right_id}") for right in rights)
-    return [Reply("Pour quelle aide ?", buttons=buttons)]
+    buttons = tuple(
+        Button(present.localized(right.label)[:60], f"!{verb}:{right.screening_id}:{right.right_id}")
+        for right in rights
+    )
+    return [Reply(_("Pour quelle aide ?"), buttons=buttons)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -30,6 +31,7 @@ class StaffView:
     quartier_ids: tuple[str, ...]
     available: bool
     chat_id: int | None
+    languages: tuple[str, ...] = ()  # spoken besides French (ISO 639-1 codes)
 
 
 def _view(staff: Staff) -> StaffView:
@@ -42,7 +44,37 @@ def _view(staff: Staff) -> StaffView:
         quartier_ids=tuple(staff.quartier_ids or ()),
         available=staff.available,
         chat_id=staff.chat_id,
+        languages=tuple(staff.languages or ()),
     )
+
+
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
+
+
+def spoken_languages(languages: list[str] | None) -> list[str]:
+    """Languages a staff member speaks besides French, as ISO 639-1 codes ("ar", "en", "tr"…), sorted, no French."""
+    codes = set()
+    for given in languages or []:
+        for part in str(given).replace(";", ",").split(","):
+            code = part.strip().lower()
+            if not code or code == "fr":
+                continue
+            if not LANGUAGE_CODE.match(code):
+                raise InviteError(f"unknown language code {part.strip()!r} (two letters: ar, en, tr, pt…)")
+            codes.add(code)
+    return sorted(codes)
+
+
+def set_languages(uow: UnitOfWork, clock: Clock, staff_id: int, languages: list[str], *, actor: str) -> bool:
+    """The languages a staff member speaks (the console's Équipe page, `outreach staff languages`)."""
+    staff = uow.session.get(Staff, staff_id)
+    if staff is None:
+        return False
+    staff.languages = spoken_languages(languages)
+    uow.session.add(staff)
+    uow.session.add(AuditLog(at=clock.now(), actor=actor, action="staff_languages", subject=f"staff:{staff_id}"))
+    uow.commit()
+    return True
 
 
 def create_invite(
@@ -53,6 +85,7 @@ def create_invite(
     territory_id: str | None,
     first_name: str,
     quartier_ids: list[str] | None = None,
+    languages: list[str] | None = None,
 ) -> StaffInvite:
     """A new single-use code, valid INVITE_LIFETIME."""
     if role != StaffRole.admin and territory_id is None:
@@ -66,6 +99,7 @@ def create_invite(
     name = first_name.strip()[:64]
     if not name:
         raise InviteError("the first name is needed (--name)")
+    spoken = spoken_languages(languages)
     now = clock.now()
     invite = StaffInvite(
         code=CODE_PREFIX + secrets.token_urlsafe(15),
@@ -73,6 +107,7 @@ def create_invite(
         territory_id=territory_id,
         first_name=name,
         quartier_ids=list(quartier_ids or []),
+        languages=spoken,
         created_at=now,
         expires_at=now + INVITE_LIFETIME,
     )
@@ -118,6 +153,7 @@ def redeem_invite(uow: UnitOfWork, clock: Clock, code: str, *, telegram_user_id:
     staff.role = invite.role
     staff.territory_id = invite.territory_id
     staff.quartier_ids = list(invite.quartier_ids)
+    staff.languages = list(invite.languages or [])
     staff.active, staff.disabled_at = True, None
     uow.session.add(staff)
     uow.session.flush()

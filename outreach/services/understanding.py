@@ -12,32 +12,33 @@ from zoneinfo import ZoneInfo
 from db.engine import UnitOfWork
 from db.models import Event, Resident
 from outreach.clock import Clock
+from outreach.i18n import N_, _
 from outreach.replies import Button, Reply
 
 # The intents a resident can be offered, with what the button says.
 CHOICES: dict[str, str] = {
-    "check_rights": "Connaître mes droits",
-    "find_job": "Trouver un emploi",
-    "housing_help": "Le logement",
-    "health_cover": "La santé, la mutuelle",
-    "money_trouble": "Les dettes, le budget",
-    "childcare": "La garde des enfants",
-    "mobility": "Les transports, le permis",
-    "digital_help": "Les démarches en ligne",
-    "language_help": "Le français",
-    "book_appointment": "Prendre rendez-vous",
-    "cancel_appointment": "Annuler mon rendez-vous",
-    "reschedule_appointment": "Changer mon rendez-vous",
-    "my_appointments": "Voir mes rendez-vous",
-    "talk_to_human": "Parler à quelqu'un",
-    "stop_messages": "Ne plus recevoir de messages",
-    "delete_data": "Mes données",
-    "help": "Ce que vous pouvez faire",
+    "check_rights": N_("Connaître mes droits"),
+    "find_job": N_("Trouver un emploi"),
+    "housing_help": N_("Le logement"),
+    "health_cover": N_("La santé, la mutuelle"),
+    "money_trouble": N_("Les dettes, le budget"),
+    "childcare": N_("La garde des enfants"),
+    "mobility": N_("Les transports, le permis"),
+    "digital_help": N_("Les démarches en ligne"),
+    "language_help": N_("Le français"),
+    "book_appointment": N_("Prendre rendez-vous"),
+    "cancel_appointment": N_("Annuler mon rendez-vous"),
+    "reschedule_appointment": N_("Changer mon rendez-vous"),
+    "my_appointments": N_("Voir mes rendez-vous"),
+    "talk_to_human": N_("Parler à quelqu'un"),
+    "stop_messages": N_("Ne plus recevoir de messages"),
+    "delete_data": N_("Mes données"),
+    "help": N_("Ce que vous pouvez faire"),
 }
 MIN_FIRST, MIN_SECOND = 0.2, 0.1  # below these confidences an intent is not worth offering
-QUESTION = "Je ne suis pas sûr d'avoir compris. Vous voulez :"
-OTHER = Button("Autre chose", "/help")
-HUMAN = Button("Parler à quelqu'un", "/talk_to_human")
+QUESTION = N_("Je ne suis pas sûr d'avoir compris. Vous voulez :")
+OTHER = Button(N_("Autre chose"), "/help")
+HUMAN = Button(N_("Parler à quelqu'un"), "/talk_to_human")
 
 
 def choices(ranking: Sequence[tuple[str, float]]) -> list[str]:
@@ -58,12 +59,13 @@ CLOSE_RUNNER_UP, CLOSE_GAP = 0.2, 0.5
 
 def close_call(ranking: Sequence[tuple[str, float]]) -> list[str]:
     """The two intents to offer when a weighty intent won but another came close ("annuler le rendez-vous ou
-    arrêter vos messages ?": cancel_appointment 0.69, stop_messages 0.28), or []."""
+    arrêter vos messages ?": cancel_appointment 0.69, stop_messages 0.28), or another weighty one is in the running
+    at all (two actions that cannot be taken back lightly: never pick one for the resident), or []."""
     offered = [(name, confidence) for name, confidence in ranking if name in CHOICES]
     if len(offered) < 2 or ranking[0][0] not in WEIGHTY or offered[0][0] != ranking[0][0]:
         return []
     (first, top), (second, runner_up) = offered[0], offered[1]
-    if runner_up >= CLOSE_RUNNER_UP and top - runner_up < CLOSE_GAP:
+    if runner_up >= CLOSE_RUNNER_UP and (top - runner_up < CLOSE_GAP or second in WEIGHTY):
         return [first, second]
     return []
 
@@ -94,6 +96,6 @@ def clarify(
         )
     )
     uow.commit()
-    buttons = [Button(CHOICES[name], f"/{name}") for name in picked]
-    buttons += [b for b in (OTHER, HUMAN) if b.payload not in {x.payload for x in buttons}]
-    return [Reply(QUESTION, buttons=tuple(buttons))]
+    buttons = [Button(_(CHOICES[name]), f"/{name}") for name in picked]
+    buttons += [Button(_(b.title), b.payload) for b in (OTHER, HUMAN) if b.payload not in {x.payload for x in buttons}]
+    return [Reply(_(QUESTION), buttons=tuple(buttons))]

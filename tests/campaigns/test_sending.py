@@ -23,9 +23,9 @@ from db.models import (
     Resident,
     RightStatus,
 )
-from outreach import campaigns
+from outreach import campaigns, i18n
 from outreach.bootstrap import make_dispatcher
-from outreach.campaigns import CampaignError, PumpOptions
+from outreach.campaigns import CampaignError, CampaignSpec, PumpOptions
 from outreach.clock import FrozenClock
 from outreach.outbox import QuietHours
 from outreach.senders import RecordingSender
@@ -43,6 +43,8 @@ from tests.campaigns.conftest import (
     screening,
     staff_member,
 )
+
+SPEC = {"name": "Test", "territory": "dijon", "audience": {"territory": "dijon"}, "text": "Bonjour {prenom}"}
 
 
 def status(engine: Engine, campaign_id: int) -> str:
@@ -91,6 +93,34 @@ class TestStart:
             ["Faire le point sur mes droits", f"k:{delivery.id}:screening"],
             ["Ne plus recevoir de messages", f"k:{delivery.id}:stop"],
         ]
+
+    async def test_residents_read_the_coordinators_translation_in_their_language_and_translated_buttons(
+        self, engine: Engine, clock: FrozenClock
+    ) -> None:
+        amina = resident(engine, clock, first_name="Amina", language="ar")
+        joy = resident(engine, clock, first_name="Joy", language="en")
+        ayse = resident(engine, clock, first_name="Ayşe", language="tr")
+        campaign_id = create(
+            engine,
+            clock,
+            text="Bonjour {prenom}, faites le point sur vos droits.",
+            translations={"ar": "مرحبا {prenom}، اعرف حقوقك.", "en": "Hello {prenom}, check your rights."},
+            buttons=["screening"],
+        )
+        sender = await drive(engine, clock)
+        by_resident = {row.resident_id: row.payload for row in sender.sent}
+        assert by_resident[amina]["text"] == "مرحبا Amina، اعرف حقوقك."
+        assert by_resident[joy]["text"] == "Hello Joy, check your rights."
+        assert by_resident[ayse]["text"] == "Bonjour Ayşe, faites le point sur vos droits."  # no Turkish version
+        delivery = deliveries(engine, campaign_id)[joy]
+        english = i18n.translate("Faire le point sur mes droits", "en")
+        assert by_resident[joy]["buttons"] == [[english, f"k:{delivery.id}:screening"]] and english != "Faire le point"
+
+    def test_a_translation_in_an_unknown_language_or_with_unknown_fields_is_refused(self) -> None:
+        with pytest.raises(ValueError, match="langue inconnue"):
+            CampaignSpec.model_validate({**SPEC, "translations": {"xx": "hello"}})
+        with pytest.raises(ValueError, match="champ inconnu"):
+            CampaignSpec.model_validate({**SPEC, "translations": {"en": "hello {name}"}})
 
     async def test_an_at_campaign_waits_for_its_time(self, engine: Engine, clock: FrozenClock) -> None:
         resident(engine, clock)

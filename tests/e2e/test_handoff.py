@@ -41,11 +41,21 @@ class Team:
         return UnitOfWork(self.harness.engine)
 
     async def member(
-        self, user_id: int, name: str, territory: str, *, role: StaffRole = StaffRole.relay, available: bool = True
+        self,
+        user_id: int,
+        name: str,
+        territory: str,
+        *,
+        role: StaffRole = StaffRole.relay,
+        available: bool = True,
+        languages: list[str] | None = None,
     ) -> object:
-        """A staff member onboarded through an invite, available unless told otherwise."""
+        """A staff member onboarded through an invite (speaking `languages` besides French), available unless told
+        otherwise."""
         with self.uow() as uow:
-            invite = staff_service.create_invite(uow, self.clock, role=role, territory_id=territory, first_name=name)
+            invite = staff_service.create_invite(
+                uow, self.clock, role=role, territory_id=territory, first_name=name, languages=languages
+            )
         user = await self.telegram.user(user_id, name)  # type: ignore[attr-defined]
         await user.send(f"/start {invite.code}")
         welcome = await user.next_message()
@@ -58,10 +68,11 @@ class Team:
         return user
 
     async def resident(
-        self, user_id: int, name: str, commune: str | None = "Dijon", quartier: str | None = "gresilles"
+        self, user_id: int, name: str, commune: str | None = "Dijon", quartier: str | None = "gresilles",
+        *, language: str = "fr",
     ) -> object:
-        user = await self.telegram.user(user_id, name)  # type: ignore[attr-defined]
-        await consent(user)
+        user = await self.telegram.user(user_id, name, language_code=language)  # type: ignore[attr-defined]
+        await consent(user, language=language)
         if commune:
             with self.uow() as uow:
                 view = residents.find(uow, self.clock, user_id)
@@ -213,6 +224,9 @@ class TestRelay:
         await amina.send_document(b"%PDF-1.4 courrier", "courrier-caf.pdf", "application/pdf")
         document = await samia.next_message()
         assert document.kind == "document" and document.text.startswith("Amina a envoyé un document")
+        await amina.send_kind("voice")  # no offline transcription: the voice note itself reaches the relay
+        voice = await samia.next_message()
+        assert voice.kind == "voice" and voice.text.startswith("🎤 Amina a envoyé un message vocal")
         await samia.send("Je regarde ça, un instant")
         assert (await amina.next_message()).text == "Samia : Je regarde ça, un instant"
         assert await amina.drain() == []  # the bot never talked over the person

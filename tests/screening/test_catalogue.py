@@ -261,7 +261,7 @@ def test_top_level_list_is_an_and_and_empty_means_no_constraint() -> None:
     assert evaluate(conditions, Profile(age=20, activity="employed"), TODAY).eligible is False
     unknown = evaluate(conditions, Profile(age=20), TODAY)
     assert unknown.eligible is None and unknown.missing == ("activity",)
-    assert unknown.reasons == ("avez 20 ans",)  # what is known is kept for the "why"
+    assert unknown.reasons == ("Vous avez 20 ans.",)  # what is known is kept for the "why"
     assert evaluate(parse_eligibility([]), Profile(), TODAY).eligible is True
     assert evaluate(parse_eligibility(None), Profile(), TODAY).eligible is True
 
@@ -274,7 +274,7 @@ def test_reasons_are_french_verb_phrases() -> None:
         }
     )
     result = condition.evaluate(Profile(jobseeker_since_months=14, receives=["rsa"]), TODAY)
-    assert result.reasons == ("cherchez un emploi depuis 14 mois", "touchez le RSA")
+    assert result.reasons == ("Vous cherchez un emploi depuis 14 mois.", "Vous touchez le RSA.")
     floor = parse_condition({"type": "age", "min": 18}).evaluate(Profile(age=40), TODAY)
     assert floor.eligible is True and floor.reasons == ()  # "adults only" is no reason worth telling
 
@@ -299,7 +299,7 @@ def test_young_jobseeker_in_chenove_is_offered_mission_locale_and_cej() -> None:
     assert {"dijon-cej", "dijon-mission-locale"} <= set(rights)
     cej = rights["dijon-cej"]
     assert cej.kind == "local" and not cej.uncertain
-    assert cej.why == "Vous avez 22 ans et cherchez un emploi."
+    assert cej.why == "Vous avez 22 ans.\nVous cherchez un emploi."
     assert cej.next_step.startswith("Prenez rendez-vous à la Mission locale")
     assert outcome.notice is None
 
@@ -317,7 +317,7 @@ def test_long_term_jobseeker_on_rsa_in_a_dijon_qpv_is_offered_the_plie() -> None
     plie = by_id(outcome)["dijon-plie-creativ"]
     assert not plie.uncertain
     assert plie.label == "PLIE (Créativ')"
-    assert plie.why == "Vous cherchez un emploi depuis 14 mois et touchez le RSA."
+    assert plie.why == "Vous cherchez un emploi depuis 14 mois.\nVous touchez le RSA."
     assert plie.service_id == "dijon-plie-creativ"
     assert plie.reseaux_porteurs == ["plie", "maisons-de-l-emploi"]
     assert plie.thematiques and plie.thematiques[0].startswith("trouver-un-emploi")
@@ -409,7 +409,7 @@ def test_a_single_parent_jobseeker_gets_childcare_and_the_plie(commune: str, qua
     rights = by_id(local_rights(parent, TODAY))
     avip = rights[f"{prefix}-creche-avip"]
     assert not avip.uncertain
-    assert avip.why == "Vous avez un enfant de moins de 3 ans et cherchez un emploi."
+    assert avip.why == "Vous avez un enfant de moins de 3 ans.\nVous cherchez un emploi."
     plie_id = "dijon-plie-creativ" if prefix == "dijon" else "troyes-plie"
     assert "vivez seul(e) avec vos enfants" in rights[plie_id].why
     assert not rights[plie_id].uncertain
@@ -444,7 +444,7 @@ def test_uncertain_programmes_say_what_is_missing() -> None:
     plie = by_id(outcome)["dijon-plie-creativ"]
     assert plie.uncertain
     assert plie.why.startswith(
-        "Vous cherchez un emploi. À vérifier : il me manque la durée de votre recherche d'emploi"
+        "Vous cherchez un emploi.\nÀ vérifier : il me manque la durée de votre recherche d'emploi"
     )
     assert {"jobseeker_since_months", "couple", "children_ages", "rqth", "housing", "quartier"} <= set(outcome.missing)
     assert "age" not in outcome.missing

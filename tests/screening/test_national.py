@@ -351,7 +351,7 @@ def test_every_answer_missing_still_answers_with_everything_to_check() -> None:
 
 
 def test_texts_are_plain_french_estimates(outcomes: dict) -> None:
-    places = ("caf.fr", "ameli.fr", "MDPH", "lassuranceretraite.fr", "collège", "lycée", "chequeenergie.gouv.fr")
+    places = ("caf.fr", "ameli.fr", "MDPH", "caisse de retraite", "collège", "lycée", "chequeenergie.gouv.fr")
     for name, outcome in outcomes.items():
         for right in outcome.rights:
             assert right.kind == "national"

@@ -36,8 +36,8 @@ def test_the_other_modules_read_the_registry() -> None:
     )
     assert booking_texts.right_phrase("rsa", "x") == "du RSA"
     assert booking_texts.right_phrase("allocations_familiales", "x") == "des allocations familiales"
-    assert catalogue._RIGHT_WORDS["rsa"] == "touchez le RSA"
-    assert catalogue._RIGHT_WORDS["css"] == "avez la complémentaire santé solidaire"
+    assert catalogue._RIGHT_WORDS["rsa"] == "Vous touchez le RSA."
+    assert catalogue._RIGHT_WORDS["css"] == "Vous avez la complémentaire santé solidaire."
 
 
 def test_variables_periods_and_entities_match_openfisca() -> None:

@@ -56,3 +56,26 @@ def test_list_and_disable(tmp_path: Path) -> None:
     assert run(tmp_path, "staff", "list").stdout == ""  # an invite is not an account yet
     done = run(tmp_path, "staff", "disable", "42")
     assert done.returncode == 2 and "no staff account 42" in done.stderr
+
+
+def test_languages_spoken_are_set_at_invite_and_with_staff_languages(tmp_path: Path) -> None:
+    from db.engine import UnitOfWork
+    from db.models import Staff, StaffInvite
+    from outreach.cli.common import engine_of
+    from outreach.clock import SystemClock
+    from outreach.services import staff as staff_service
+
+    done = run(tmp_path, "staff", "invite", "--role", "relay", "--territory", "dijon", "--language", "ar,en")
+    assert done.returncode == 0, done.stderr
+    wrong = run(tmp_path, "staff", "invite", "--role", "relay", "--territory", "dijon", "--language", "arabic!")
+    assert wrong.returncode == 2 and "language" in wrong.stderr
+    with engine_of(f"sqlite:///{tmp_path / 'outreach.db'}") as engine, UnitOfWork(engine) as uow:
+        [invite] = uow.session.query(StaffInvite).all()
+        assert invite.languages == ["ar", "en"]
+        member = staff_service.redeem_invite(uow, SystemClock(), invite.code, telegram_user_id=7, chat_id=7)
+        assert member is not None and member.languages == ("ar", "en")
+    done = run(tmp_path, "staff", "languages", str(member.id), "tr", "fr")
+    assert done.returncode == 0 and json.loads(done.stdout) == {"id": member.id, "languages": ["fr", "tr"]}
+    with engine_of(f"sqlite:///{tmp_path / 'outreach.db'}") as engine, UnitOfWork(engine) as uow:
+        assert uow.session.get(Staff, member.id).languages == ["tr"]
+    assert run(tmp_path, "staff", "languages", "999", "ar").returncode == 2
