@@ -85,7 +85,9 @@ class FirstWords:
         return self._get(self._held, chat_id, keep=False)
 
     def set_language(self, chat_id: int, code: str) -> None:
-        """The language of a resident before the consent (chosen, or "es:person" after "Talk to a person")."""
+        """The language of a resident before the consent: "<code>" (written in), "<code>:chosen" (a button),
+        "fr:seen:<other>" (written in a language the bot does not speak), "en:person:<other>" (then asked for a
+        person: the consent in English, a case with <other> once they accept)."""
         self._put(self._language, chat_id, code)
 
     def language(self, chat_id: int, *, keep: bool = True) -> str | None:

@@ -12,6 +12,7 @@ from outreach import i18n
 from tests.conftest import BotHarness
 from tests.e2e.test_booking import Desk, desk  # noqa: F401 - the fixture
 from tests.e2e.test_conversation import consent
+from tests.e2e.test_screening import BUTTONS_ONLY
 
 pytestmark = pytest.mark.rasa
 
@@ -26,18 +27,7 @@ def reads_as(code: str, text: str) -> bool:
     return not FRENCH_WORDS.search(text)
 
 
-ANSWERS = [  # the French titles of the buttons pressed, one per question
-    "Chenôve",
-    "18-24 ans",
-    "Seul(e)",
-    "Pas d'enfant",
-    "Hébergé(e)",
-    "Je cherche un emploi",
-    "Moins de 6 mois",
-    "Rien (0 €)",
-    "Non",
-    "Oui",
-]
+ANSWERS = BUTTONS_ONLY  # the French titles of the buttons pressed, translated to press them
 
 
 @pytest.mark.parametrize("code", ["en", "ar"])

@@ -16,6 +16,20 @@ from tests.e2e.test_conversation import consent
 pytestmark = pytest.mark.rasa
 
 
+BUTTONS_ONLY = [  # the titles pressed, one per question: a young job seeker, alone, housed by someone
+    "Chenôve",
+    "18-24 ans",
+    "Seul(e)",
+    "Pas d'enfant",
+    "Hébergé(e)",
+    "Je cherche un emploi",
+    "Moins de 6 mois",
+    "Rien (0 €)",
+    "Non",
+    "Oui",
+]
+
+
 def stored(harness: BotHarness) -> tuple[list[Screening], list[ScreeningRight]]:
     with UnitOfWork(harness.engine) as uow:
         return list(uow.session.exec(select(Screening)).all()), list(uow.session.exec(select(ScreeningRight)).all())
@@ -50,19 +64,7 @@ async def test_screening_with_buttons_only_shows_stores_and_explains(bot: BotHar
     await fatou.press("Mes droits", message=welcome)
     intro = await fatou.wait_for(lambda m: not m.edited)
     assert "questions" in intro.text
-    answers = [
-        "Chenôve",
-        "18-24 ans",
-        "Seul(e)",
-        "Pas d'enfant",
-        "Hébergé(e)",
-        "Je cherche un emploi",
-        "Moins de 6 mois",
-        "Rien (0 €)",
-        "Non",
-        "Oui",
-    ]
-    for number, button in enumerate(answers, start=1):
+    for number, button in enumerate(BUTTONS_ONLY, start=1):
         question = await next_question(fatou, number)
         await fatou.press(button, message=question)
     shown = await results_of(fatou)
