@@ -33,7 +33,7 @@ from bot.channel import (
     services_of,
 )
 from bot.conversation import MENU_COMMANDS, TALK_TO_HUMAN, show_my_data, stop_proactive
-from outreach import i18n, language_id, texts
+from outreach import i18n, language_id, options, texts
 from outreach.config import Settings
 from outreach.replies import Button, Reply
 from outreach.services import handoffs, residents
@@ -92,9 +92,7 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         if admitted == "warn":
             await message.reply_text(texts.FLOOD)
         return
-    text = i18n.ascii_digits(message.text or "")
-    if text.startswith("/"):  # an unknown command: read it as words
-        text = text[1:].split("@", 1)[0].replace("_", " ")
+    text = options.plain_text(i18n.ascii_digits(message.text or ""))  # never an intent payload
     async with services.gate.lock(chat.id):
         resident = await find_resident(services, user.id)
         if resident is None or not resident.consented:
@@ -116,7 +114,7 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             cut = text[-NLU_MAX_CHARS:]
             text = cut[cut.find(" ") + 1 :] if " " in cut else cut
             await message.reply_text(texts.LONG_MESSAGE)
-        await router.answer(services, context.bot, chat.id, resident, text.strip() or "?")
+        await router.answer(services, context.bot, chat.id, resident, text or "?")
 
 
 def menu_command(payload: str) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], object]:

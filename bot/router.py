@@ -98,7 +98,10 @@ async def _after_consent(services: Services, bot: object, chat_id: int, resident
                 services, bot, chat_id, resident, "language", said=first_words or "", language=person_language
             )
             return
-        await answer(services, bot, chat_id, resident, first_words or "/greet", detect=bool(first_words))
+        if first_words:
+            await answer(services, bot, chat_id, resident, first_words)
+        else:
+            await conversation.converse(services, bot, chat_id, resident, "/greet")
 
 
 def _with_language(resident: ResidentView, code: str | None, chosen: bool) -> ResidentView:
@@ -117,9 +120,7 @@ async def answer(
     if options.asks_for_a_person(text):  # always reaches a person, whatever else the message says
         await staff.open_case(services, bot, chat_id, resident, "talk_to_human", said=text)
         return
-    if text.startswith("/"):  # a payload of ours ("/greet"), never a resident's text
-        await conversation.converse(services, bot, chat_id, resident, text)
-        return
+    text = options.plain_text(text)  # a resident's words are never an intent payload
     if await typed(services, bot, chat_id, resident, text):
         return  # a button typed, or a question about the results just shown
     if detect:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from functools import cache
 
@@ -172,6 +173,19 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     # where a case goes when the territory is unknown: "!terr:<case>:<territory>" (communes and quartiers too)
     "terr=autre": ("ailleurs", "autre", "autre ville", "pas ici", "paris", "lyon", "marseille"),
 }
+
+
+def plain_text(text: str) -> str:
+    """What a person wrote, as words only: invisible format characters (zero-width, right-to-left overrides) removed,
+    spaces trimmed, and never a leading "/" (an unknown command is read as words: "/aide_moi" → "aide moi"). No text
+    from a resident is ever read by Rasa as an intent payload ("/inform{…}" after a non-breaking space)."""
+    cleaned = "".join(c for c in text if unicodedata.category(c) != "Cf").strip()
+    if cleaned.startswith("/"):
+        command, _, rest = cleaned.lstrip("/").partition(" ")
+        cleaned = f"{command.split('@', 1)[0].replace('_', ' ')} {rest}".strip()
+    while cleaned.startswith("/"):
+        cleaned = cleaned.lstrip("/").lstrip()
+    return cleaned
 
 
 def inform(slot: str, value: str) -> str:

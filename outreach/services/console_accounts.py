@@ -144,22 +144,45 @@ def check_login(uow: UnitOfWork, clock: Clock, login: str, password: str) -> Log
         return LoginResult(None)
     if account.locked_until is not None and account.locked_until > now:
         return LoginResult(None, locked_until=account.locked_until)
+    staff_id = account.staff_id
     if _verify(account.password_hash, password):
+        # the lock is decided by the database, not by what this request read before hashing: a right password
+        # racing wrong guesses that lock the account does not get in
+        opened = session.execute(
+            update(ConsoleAccount)
+            .where(
+                col(ConsoleAccount.staff_id) == staff_id,
+                (col(ConsoleAccount.locked_until).is_(None)) | (col(ConsoleAccount.locked_until) <= now),
+            )
+            .values(failed_logins=0, locked_until=None, last_login_at=now)
+        )
         if _hasher.check_needs_rehash(account.password_hash):
-            account.password_hash = _hasher.hash(password)
-        account.failed_logins = 0
-        account.locked_until = None
-        account.last_login_at = now
-        session.add(account)
+            session.execute(
+                update(ConsoleAccount)
+                .where(col(ConsoleAccount.staff_id) == staff_id)
+                .values(password_hash=_hasher.hash(password))
+            )
         uow.commit()
-        return LoginResult(account.staff_id)
-    account.failed_logins += 1
+        if opened.rowcount == 0:
+            session.expire_all()
+            locked = session.get(ConsoleAccount, staff_id)
+            return LoginResult(None, locked_until=locked.locked_until if locked else None)
+        return LoginResult(staff_id)
+    # a wrong password: one atomic increment (parallel guesses each count), the lock follows the count
+    session.execute(
+        update(ConsoleAccount)
+        .where(col(ConsoleAccount.staff_id) == staff_id)
+        .values(failed_logins=ConsoleAccount.failed_logins + 1)  # type: ignore[operator]
+    )
+    locking = session.execute(
+        update(ConsoleAccount)
+        .where(col(ConsoleAccount.staff_id) == staff_id, col(ConsoleAccount.failed_logins) >= LOCK_AFTER)
+        .values(failed_logins=0, locked_until=now + LOCK_FOR)
+    )
     locked_until = None
-    if account.failed_logins >= LOCK_AFTER:
-        locked_until = account.locked_until = now + LOCK_FOR
-        account.failed_logins = 0
-        session.add(AuditLog(at=now, actor="system", action="console_lockout", subject=f"staff:{account.staff_id}"))
-    session.add(account)
+    if locking.rowcount:
+        locked_until = now + LOCK_FOR
+        session.add(AuditLog(at=now, actor="system", action="console_lockout", subject=f"staff:{staff_id}"))
     uow.commit()
     return LoginResult(None, locked_until=locked_until)
 

@@ -116,7 +116,7 @@ def record_consent(
     if accepted:
         first_consent = resident.consent_at is None
         resident.chat_id = chat_id
-        resident.first_name = (first_name or "").strip()[:64] or None
+        resident.first_name = options.plain_text(first_name or "")[:64] or None  # no right-to-left override
         resident.language = i18n.supported(language) or i18n.DEFAULT
         resident.consent_version = CONSENT_VERSION
         resident.consent_at = now

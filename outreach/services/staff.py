@@ -12,6 +12,7 @@ from sqlmodel import col, select
 
 from db.engine import UnitOfWork
 from db.models import AuditLog, Quartier, Staff, StaffInvite, StaffRole, Territory
+from outreach import options
 from outreach.clock import Clock
 
 INVITE_LIFETIME = dt.timedelta(days=7)
@@ -96,7 +97,7 @@ def create_invite(
         quartier = uow.session.get(Quartier, quartier_id)
         if quartier is None or quartier.territory_id != territory_id:
             raise InviteError(f"unknown quartier {quartier_id!r} for territory {territory_id!r}")
-    name = first_name.strip()[:64]
+    name = options.plain_text(first_name)[:64]  # no invisible or right-to-left override characters
     if not name:
         raise InviteError("the first name is needed (--name)")
     spoken = spoken_languages(languages)

@@ -1,0 +1,55 @@
+"""Findings of the security review (issue 15), end to end through the Bot API emulator."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from outreach import texts
+from outreach.services import residents
+from tests.conftest import BotHarness, RasaStack
+from tests.e2e.test_conversation import consent
+from tests.e2e.test_handoff import Team, ask_for_someone, card_of, team  # noqa: F401 - the fixture
+
+pytestmark = pytest.mark.rasa
+
+
+@pytest.mark.parametrize("invisible", ["\u00a0", "\u200b", "\u202e", " "])
+async def test_a_typed_intent_payload_never_reaches_rasa_as_an_intent(
+    bot: BotHarness, telegram: object, rasa_stack: RasaStack, invisible: str
+) -> None:
+    """Finding 5: '<nbsp>/inform{"commune": "Troyes"}' was read by Rasa as the intent inform with chosen entities."""
+    amina = await telegram.user(1001, "Amina")
+    await consent(amina)
+    await amina.send(f'{invisible}/inform{{"commune": "Troyes", "quartier": "chantereigne"}}')
+    await amina.wait_for(lambda m: not m.edited)
+    with bot.services.uow() as uow:
+        resident = residents.find(uow, bot.services.clock, 1001)
+    assert resident is not None
+    async with httpx.AsyncClient() as http:
+        tracker = (await http.get(f"{rasa_stack.url}/conversations/{resident.public_id}/tracker")).json()
+    [last] = [e for e in tracker["events"] if e["event"] == "user"][-1:]
+    assert not last["text"].startswith("/")  # read as words by the NLU, not as a payload (confidence 1.0)
+    assert last["parse_data"]["intent"].get("confidence", 0) < 1.0
+    assert tracker["slots"].get("quartier") is None  # no entity chosen by the sender
+
+
+async def test_a_4096_character_message_in_a_case_arrives_whole_both_ways(team: Team) -> None:  # noqa: F811
+    """Finding 6: a 4096-character message was lost inside a case (the name prefix made it too long): it is split,
+    nothing is lost, both ways."""
+    samia = await team.member(2001, "Samia", "dijon")
+    amina = await team.resident(1001, "Amina")
+    await ask_for_someone(amina)
+    await samia.press(texts.CARD_TAKE, message=await card_of(samia))
+    await amina.wait_for(lambda m: not m.edited and m.text.startswith("Bonjour, c'est Samia"))
+    long_text = " ".join(f"mot{n:04d}" for n in range(512))[:4096]
+    await amina.send(long_text)
+    received = ""
+    while "mot0511" not in received and "mot0510" not in received:
+        received += (await samia.wait_for(lambda m: not m.edited)).text
+    assert all(f"mot{n:04d}" in received for n in range(0, 500, 37))
+    await samia.send(long_text)
+    back = ""
+    while "mot0510" not in back:
+        back += (await amina.wait_for(lambda m: not m.edited)).text
+    assert all(f"mot{n:04d}" in back for n in range(0, 500, 37))
