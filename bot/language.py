@@ -143,7 +143,7 @@ async def unsupported(bot: object, chat_id: int, code: str, services: Services) 
     services.first_words.set_language(chat_id, f"fr:seen:{code}")
     text = "\n\n".join(
         (
-            f"🇫🇷 {i18n.translate(texts.french('UNSUPPORTED_LANGUAGE'), 'fr')}",
+            f"🇫🇷 {texts.french('UNSUPPORTED_LANGUAGE')}",
             f"🇬🇧 {i18n.translate(texts.french('UNSUPPORTED_LANGUAGE'), 'en')}",
         )
     )

@@ -111,7 +111,7 @@ class Guess:
         return self.code is not None
 
 
-_lock = threading.Lock()
+_lock = threading.Lock()  # the models are loaded once: warm() in a thread may race the first message
 
 
 @functools.cache

@@ -126,7 +126,7 @@ def _announce(
     if queued == 0:
         alert_coordinators(uow, clock, case, texts.NOBODY_AVAILABLE)
     uow.commit()
-    nobody_speaks = case.language is not None and not speakers(uow, case)
+    nobody_speaks = case.language is not None and not speaking(staff.relays_of(uow, case.territory_id), case)
     later = handoffs.answer_time(uow, clock, case, tz=tz, cards_sent=queued)
     if later is None:
         text = {"fallback": texts.HANDOFF_FALLBACK, "screening": texts.HANDOFF_SCREENING}.get(
@@ -143,9 +143,9 @@ def _announce(
     return [Reply(text)]
 
 
-def speakers(uow: UnitOfWork, case: CaseView) -> list[staff.StaffView]:
-    """The adultes-relais of the case's territory who speak the resident's language (available or not)."""
-    return [r for r in staff.relays_of(uow, case.territory_id) if case.language in r.languages]
+def speaking(relays: list[staff.StaffView], case: CaseView) -> list[staff.StaffView]:
+    """Those of `relays` who speak the language of the case (none for a case in French)."""
+    return [r for r in relays if case.language and case.language in r.languages]
 
 
 def send_cards(uow: UnitOfWork, clock: Clock, case: CaseView, exchanges: Exchanges, *, resend: bool = False) -> int:
@@ -155,11 +155,11 @@ def send_cards(uow: UnitOfWork, clock: Clock, case: CaseView, exchanges: Exchang
     rights = handoffs.context_lines(uow, case)
     waited = (now - case.created_at).total_seconds()
     relays = staff.relays_of(uow, case.territory_id)
-    speaking = [r for r in relays if case.language and case.language in r.languages and r.chat_id is not None]
+    speakers = [r for r in speaking(relays, case) if r.chat_id is not None]
     # a case in another language goes first to those who speak it; the re-sent card (nobody took it) to everyone
-    if speaking and not resend:
-        relays = speaking
-    interpreter = case.language is not None and not speaking
+    if speakers and not resend:
+        relays = speakers
+    interpreter = case.language is not None and not speakers
     text = (texts.RESEND_PREFIX if resend else "") + card_text(case, exchanges, rights, waited, interpreter)
     buttons = [[texts.CARD_TAKE, f"s:take:{case.id}"], [texts.CARD_LATER, f"s:later:{case.id}"]]
     queued = 0

@@ -157,9 +157,7 @@ def start_case(
         quartier_id=resident.quartier_id,
         source=source if source in REASONS else "talk_to_human",
         reason=REASONS.get(source, REASONS["talk_to_human"]),
-        language=(language or resident.language or "fr")[:8]
-        if (language or resident.language) not in (None, "fr")
-        else None,
+        language=_not_french(language or resident.language),
         created_at=now,
         last_activity_at=now,
     )
@@ -167,6 +165,11 @@ def start_case(
     uow.session.flush()
     _event(uow, clock, "handoff_opened", handoff)
     return _case(uow, handoff), True
+
+
+def _not_french(language: str | None) -> str | None:
+    """The language a case keeps: the resident's when it is not French (a relay who speaks it is looked for)."""
+    return language[:8] if language and language != "fr" else None
 
 
 def _open_handoff(uow: UnitOfWork, resident_id: int) -> Handoff | None:
