@@ -4,6 +4,7 @@ DATABASE_URL. Stateless: several may run behind one Rasa."""
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 import uvicorn
@@ -14,10 +15,12 @@ from outreach import bootstrap
 from outreach.logs import setup_logging
 from outreach.screening import national
 
+log = logging.getLogger("outreach.actions")
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m actions", description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default=None, help="interface (default: OUTREACH_HOST)")
+    parser.add_argument("--host", default=None, help="interface (default: OUTREACH_ACTIONS_HOST, loopback)")
     parser.add_argument("--port", type=int, default=None, help="port (default: OUTREACH_ACTIONS_PORT)")
     args = parser.parse_args(argv)
     settings = bootstrap.load_settings()
@@ -28,9 +31,12 @@ def main(argv: list[str] | None = None) -> int:
     runtime.use(runtime.Runtime(settings=settings, engine=container.engine, clock=container.clock))
     # OpenFisca's first simulation is slow: done before the first resident's screening
     national.warm_up(container.clock.now().astimezone(settings.tz).date())
-    host = args.host or settings.host
+    host = args.host or settings.actions_host
     port = args.port or settings.actions_port
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning", access_log=False)
+    if settings.rasa_secret is None:
+        log.error("OUTREACH_RASA_TOKEN is not set: the action endpoint would answer anyone, not started")
+        return 2
+    uvicorn.run(create_app(token=settings.rasa_secret), host=host, port=port, log_level="warning", access_log=False)
     return 0
 
 

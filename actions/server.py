@@ -4,6 +4,7 @@ ActionExecutor, so the actions run with the process's runtime (actions/runtime.p
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import zlib
@@ -46,16 +47,26 @@ def _language(action_call: dict[str, Any]) -> str:
         return i18n.DEFAULT
 
 
-def create_app(action_executor: ActionExecutor | None = None) -> Starlette:
+def create_app(action_executor: ActionExecutor | None = None, *, token: str) -> Starlette:
+    """`token`: what Rasa sends as `Authorization: Bearer …` (endpoints.yml); every route but /health
+    refuses a request without it."""
     actions = action_executor or executor()
+    expected = f"Bearer {token}".encode()
+
+    def authorised(request: Request) -> bool:
+        return hmac.compare_digest(request.headers.get("authorization", "").encode(), expected)
 
     async def health(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
-    async def listing(_request: Request) -> JSONResponse:
+    async def listing(request: Request) -> JSONResponse:
+        if not authorised(request):
+            return JSONResponse({"error": "unauthorised"}, status_code=401)
         return JSONResponse([item.model_dump() for item in actions.list_actions()])
 
     async def webhook(request: Request) -> JSONResponse:
+        if not authorised(request):
+            return JSONResponse({"error": "unauthorised"}, status_code=401)
         body = await request.body()
         try:
             if request.headers.get("content-encoding") == "deflate":

@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     actions_port: int = Field(default=5055, validation_alias=_env("OUTREACH_ACTIONS_PORT"))
     sandbox_port: int = Field(default=8081, validation_alias=_env("OUTREACH_SANDBOX_PORT"))
     rasa_url: str | None = Field(default=None, validation_alias=_env("OUTREACH_RASA_URL"))
+    # Rasa and the action server listen on loopback whatever OUTREACH_HOST says (the webhook listener may
+    # face the internet; they must not), unless given an interface of their own.
+    rasa_host: str = Field(default="127.0.0.1", validation_alias=_env("OUTREACH_RASA_HOST"))
+    actions_host: str = Field(default="127.0.0.1", validation_alias=_env("OUTREACH_ACTIONS_HOST"))
+    # Required by Rasa's HTTP API, its REST channel and the action server; `outreach run` makes one per run
+    # when unset (never logged, never on a command line).
+    rasa_token: SecretStr | None = Field(default=None, validation_alias=_env("OUTREACH_RASA_TOKEN"))
     webhook_url: str | None = Field(default=None, validation_alias=_env("OUTREACH_WEBHOOK_URL"))
     webhook_port: int = Field(default=8443, validation_alias=_env("OUTREACH_WEBHOOK_PORT"))
     log_level: str = Field(default="INFO", validation_alias=_env("OUTREACH_LOG_LEVEL"))
@@ -64,6 +71,17 @@ class Settings(BaseSettings):
             raise ValueError(
                 "TELEGRAM_BOT_TOKEN does not look like a bot token (digits:letters, as given by @BotFather)"
             )
+        return value
+
+    @field_validator("rasa_token", mode="before")
+    @classmethod
+    def _rasa_token_length(cls, value: object) -> object:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if value in (None, ""):
+            return None
+        if len(str(value)) < 24:
+            raise ValueError("OUTREACH_RASA_TOKEN must be at least 24 characters (e.g. `openssl rand -hex 24`)")
         return value
 
     @field_validator("telegram_api_base_url")
@@ -118,7 +136,11 @@ class Settings(BaseSettings):
 
     @property
     def effective_rasa_url(self) -> str:
-        return self.rasa_url or f"http://{self.host}:{self.rasa_port}"
+        return self.rasa_url or f"http://{self.rasa_host}:{self.rasa_port}"
+
+    @property
+    def rasa_secret(self) -> str | None:
+        return self.rasa_token.get_secret_value() if self.rasa_token else None
 
     @cached_property
     def tz(self) -> ZoneInfo:

@@ -7,10 +7,12 @@ import re
 
 _TOKEN = re.compile(r"\d{5,20}:[A-Za-z0-9_-]{20,}")
 _SHORT_TOKEN_IN_URL = re.compile(r"/bot\d{1,20}:[A-Za-z0-9_-]+")
+_API_TOKEN = re.compile(r"((?:[?&]token=)|(?:Bearer\s+))[A-Za-z0-9_.~%-]+", re.IGNORECASE)  # Rasa's API token
 
 
 def redact(text: str) -> str:
     text = _SHORT_TOKEN_IN_URL.sub("/bot<token>", text)
+    text = _API_TOKEN.sub(r"\1<token>", text)
     return _TOKEN.sub("<token>", text)
 
 

@@ -45,11 +45,18 @@ def exchanges(events: list[dict[str, Any]], limit: int = 10) -> list[tuple[str, 
 
 
 class RasaClient:
-    """Talks to Rasa's REST channel with an opaque sender id (never a Telegram id)."""
+    """Talks to Rasa's REST channel with an opaque sender id (never a Telegram id). `token`: Rasa's API
+    token (OUTREACH_RASA_TOKEN), sent as a bearer header to the channel and as the `token` parameter
+    Rasa's HTTP API reads."""
 
-    def __init__(self, base_url: str, *, timeout: float = 15.0) -> None:
+    def __init__(self, base_url: str, *, token: str | None = None, timeout: float = 15.0) -> None:
         self.base_url = base_url.rstrip("/")
-        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout)
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=timeout,
+            headers={"Authorization": f"Bearer {token}"} if token else None,
+            params={"token": token} if token else None,
+        )
 
     async def send(self, sender: str, text: str, metadata: dict[str, Any] | None = None) -> list[Reply]:
         try:

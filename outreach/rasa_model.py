@@ -26,8 +26,9 @@ def rasa_executable() -> Path:
     return RASA_VENV / "bin" / "rasa"
 
 
-def rasa_env() -> dict[str, str]:
-    """Environment for Rasa processes: no telemetry, quiet TensorFlow, deterministic hashing."""
+def rasa_env(token: str | None = None) -> dict[str, str]:
+    """Environment for Rasa processes: no telemetry, quiet TensorFlow, deterministic hashing; `token`
+    for a Rasa server (its HTTP API and REST channel require it, nlu/serving)."""
     env = dict(os.environ)
     env.update(
         RASA_TELEMETRY_ENABLED="false",
@@ -39,12 +40,17 @@ def rasa_env() -> dict[str, str]:
         PYTHONPATH=str(NLU_DIR),  # custom components (nlu/components)
     )
     env.pop("TELEGRAM_BOT_TOKEN", None)  # Rasa never needs it
+    if token is not None:
+        env["OUTREACH_RASA_TOKEN"] = token
     return env
 
 
 def rasa_server_argv(*, host: str, port: int, endpoints: Path) -> list[str]:
+    """`rasa run` through nlu/serving, which adds the API token from OUTREACH_RASA_TOKEN (rasa_env)."""
     return [
-        str(rasa_executable()),
+        str(RASA_VENV / "bin" / "python"),
+        "-m",
+        "serving",
         "run",
         "--enable-api",
         "--model",
@@ -60,20 +66,27 @@ def rasa_server_argv(*, host: str, port: int, endpoints: Path) -> list[str]:
     ]
 
 
-def actions_server_argv(*, port: int) -> list[str]:
-    return [sys.executable, "-m", "actions", "--port", str(port)]
+def actions_server_argv(*, host: str, port: int) -> list[str]:
+    return [sys.executable, "-m", "actions", "--host", host, "--port", str(port)]
 
 
 def endpoints_file(path: Path, *, host: str, actions_port: int) -> Path:
-    """Rasa's endpoints file pointing at the action server's actual port."""
+    """Rasa's endpoints file pointing at the action server's actual port; Rasa sends the API token to the
+    action server (read from its environment when the file is loaded: the file holds no secret)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f'action_endpoint:\n  url: "http://{host}:{actions_port}/webhook"\n')
+    path.write_text(
+        "action_endpoint:\n"
+        f'  url: "http://{host}:{actions_port}/webhook"\n'
+        "  headers:\n"
+        '    Authorization: "Bearer ${OUTREACH_RASA_TOKEN}"\n'
+    )
     return path
 
 
 def training_inputs() -> list[Path]:
     files = [p for p in NLU_DIR.rglob("*.yml") if p.name not in NOT_TRAINING_INPUTS]
-    files += list(NLU_DIR.rglob("*.py"))  # custom components change the model too
+    serving = NLU_DIR / "serving"  # runs in the Rasa server, changes no model
+    files += [p for p in NLU_DIR.rglob("*.py") if serving not in p.parents]  # custom components do
     files += list(STORIES_DIR.rglob("*.yml"))
     files.append(Path(augment.__file__))  # the variants added at training time
     return sorted(p for p in files if p.is_file())

@@ -26,7 +26,7 @@ async def serve(settings: Settings) -> None:
         settings=settings,
         engine=container.engine,
         clock=container.clock,
-        rasa=RasaClient(settings.effective_rasa_url),
+        rasa=RasaClient(settings.effective_rasa_url, token=settings.rasa_secret),
         outbox_wake=container.wake,
     )
     scheduler = bootstrap.scheduler(container)

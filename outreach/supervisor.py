@@ -7,6 +7,7 @@ import contextlib
 import ctypes
 import logging
 import os
+import secrets
 import signal
 import sys
 from dataclasses import dataclass, field
@@ -122,6 +123,8 @@ def plan(settings: Settings) -> list[Child]:
     base_env = dict(os.environ)
     base_env["PYTHONUNBUFFERED"] = "1"
     children: list[Child] = []
+    token = settings.rasa_secret or secrets.token_urlsafe(32)  # one per run unless configured
+    base_env["OUTREACH_RASA_TOKEN"] = token
     service_env = dict(base_env)
     service_env["OUTREACH_RASA_URL"] = settings.effective_rasa_url
     if settings.sandbox:
@@ -137,28 +140,28 @@ def plan(settings: Settings) -> list[Child]:
         )
         service_env["TELEGRAM_BOT_TOKEN"] = SANDBOX_TOKEN
         service_env["TELEGRAM_API_BASE_URL"] = f"{sandbox_url}/bot"
-    actions_env = dict(base_env, SANIC_HOST=settings.host)
+    actions_env = dict(base_env)
     actions_env.pop("TELEGRAM_BOT_TOKEN", None)
     children.append(
         Child(
             "actions",
-            actions_server_argv(port=settings.actions_port),
+            actions_server_argv(host=settings.actions_host, port=settings.actions_port),
             actions_env,
-            health_url=f"http://{settings.host}:{settings.actions_port}/health",
+            health_url=f"http://{settings.actions_host}:{settings.actions_port}/health",
             start_timeout=60,
         )
     )
     endpoints = endpoints_file(
         PROJECT_ROOT / "var" / "run" / f"endpoints-{settings.rasa_port}.yml",
-        host=settings.host,
+        host=settings.actions_host,
         actions_port=settings.actions_port,
     )
     children.append(
         Child(
             "rasa",
-            rasa_server_argv(host=settings.host, port=settings.rasa_port, endpoints=endpoints),
-            rasa_env(),
-            health_url=f"{settings.effective_rasa_url}/status",
+            rasa_server_argv(host=settings.rasa_host, port=settings.rasa_port, endpoints=endpoints),
+            rasa_env(token),
+            health_url=f"{settings.effective_rasa_url}/",  # answers once the model is loaded
             start_timeout=180,
         )
     )

@@ -74,7 +74,7 @@ def launch_outreach(workdir: Path, *, env: dict[str, str] | None = None, timeout
     )
     try:
         deadline = time.monotonic() + timeout
-        while not (_ready(f"{launched.rasa_url}/status") and "outreach is running" in launched.log_tail(100_000)):
+        while not (_ready(f"{launched.rasa_url}/") and "outreach is running" in launched.log_tail(100_000)):
             if process.poll() is not None:
                 raise RuntimeError(f"outreach run exited with {process.returncode}:\n{launched.log_tail()}")
             if time.monotonic() > deadline:

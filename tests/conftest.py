@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import os
+import secrets
 import socket
 import subprocess
 import threading
@@ -36,6 +37,7 @@ from outreach.rasa_model import endpoints_file, rasa_env, rasa_server_argv, trai
 
 POSTGRES_URL = os.environ.get("OUTREACH_TEST_POSTGRES_URL")
 TOKEN = "123456:TEST-token_for-outreach"
+RASA_TOKEN = secrets.token_urlsafe(32)  # the session's Rasa API token (Rasa, its channel, the action endpoint)
 
 
 def free_port() -> int:
@@ -120,6 +122,11 @@ def _wait_http(url: str, process: subprocess.Popen[bytes], timeout: float, name:
 class RasaStack:
     url: str
     actions_url: str
+    token: str = RASA_TOKEN
+
+    def client(self) -> httpx.AsyncClient:
+        """An HTTP client that may use Rasa's API (the token), as the service does."""
+        return httpx.AsyncClient(base_url=self.url, params={"token": self.token}, timeout=10)
 
 
 class ActionEndpoint:
@@ -128,7 +135,12 @@ class ActionEndpoint:
 
     def __init__(self, port: int) -> None:
         config = uvicorn.Config(
-            create_actions_app(), host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off"
+            create_actions_app(token=RASA_TOKEN),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="action-endpoint", daemon=True)
@@ -170,12 +182,12 @@ def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
     rasa = subprocess.Popen(
         rasa_server_argv(host="127.0.0.1", port=rasa_port, endpoints=endpoints),
         cwd=workdir,
-        env=rasa_env(),
+        env=rasa_env(RASA_TOKEN),
         stdout=rasa_log.open("wb"),
         stderr=subprocess.STDOUT,
     )
     try:
-        _wait_http(f"http://127.0.0.1:{rasa_port}/status", rasa, 240, "Rasa", rasa_log)
+        _wait_http(f"http://127.0.0.1:{rasa_port}/", rasa, 240, "Rasa", rasa_log)
         yield RasaStack(url=f"http://127.0.0.1:{rasa_port}", actions_url=f"http://127.0.0.1:{actions_port}")
     finally:
         rasa.terminate()
@@ -212,6 +224,7 @@ def make_settings(emulator_base_url: str, database_url: str, rasa_url: str) -> S
         telegram_api_base_url=emulator_base_url,
         database_url=database_url,
         rasa_url=rasa_url,
+        rasa_token=SecretStr(RASA_TOKEN),
     )
 
 
@@ -231,7 +244,7 @@ async def bot_running(
         settings=settings,
         engine=engine,
         clock=services_kw.pop("clock", SystemClock()),
-        rasa=RasaClient(rasa_url),
+        rasa=RasaClient(rasa_url, token=settings.rasa_secret),
         **services_kw,
     )  # type: ignore[arg-type]
     before = actions_runtime.current() if actions_runtime.configured() else None

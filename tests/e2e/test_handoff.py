@@ -9,7 +9,6 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-import httpx
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
@@ -233,8 +232,8 @@ class TestRelay:
         with team.uow() as uow:
             resident = residents.find(uow, team.clock, 1001)
         assert resident is not None
-        async with httpx.AsyncClient() as http:
-            tracker = (await http.get(f"{rasa_stack.url}/conversations/{resident.public_id}/tracker")).json()
+        async with rasa_stack.client() as http:
+            tracker = (await http.get(f"/conversations/{resident.public_id}/tracker")).json()
         assert tracker["paused"] is True
 
     async def test_close_with_an_outcome_asks_satisfaction_and_resumes_the_bot(

@@ -26,8 +26,8 @@ async def test_a_typed_intent_payload_never_reaches_rasa_as_an_intent(
     with bot.services.uow() as uow:
         resident = residents.find(uow, bot.services.clock, 1001)
     assert resident is not None
-    async with httpx.AsyncClient() as http:
-        tracker = (await http.get(f"{rasa_stack.url}/conversations/{resident.public_id}/tracker")).json()
+    async with rasa_stack.client() as http:
+        tracker = (await http.get(f"/conversations/{resident.public_id}/tracker")).json()
     [last] = [e for e in tracker["events"] if e["event"] == "user"][-1:]
     assert not last["text"].startswith("/")  # read as words by the NLU, not as a payload (confidence 1.0)
     assert last["parse_data"]["intent"].get("confidence", 0) < 1.0
@@ -53,3 +53,36 @@ async def test_a_4096_character_message_in_a_case_arrives_whole_both_ways(team: 
     while "mot0510" not in back:
         back += (await amina.wait_for(lambda m: not m.edited)).text
     assert all(f"mot{n:04d}" in back for n in range(0, 500, 37))
+
+
+class TestRasaNeedsTheToken:
+    """Finding 2: Rasa's HTTP API and REST channel, and the action server, answered anyone."""
+
+    async def test_the_http_api_refuses_a_request_without_the_token(self, rasa_stack: RasaStack) -> None:
+        async with httpx.AsyncClient(base_url=rasa_stack.url, timeout=10) as http:
+            assert (await http.get("/conversations/someone/tracker")).status_code == 401
+            assert (await http.get("/conversations/someone/tracker", params={"token": "guess"})).status_code == 401
+            assert (await http.put("/model", json={"model_file": "/tmp/x.tar.gz"})).status_code == 401
+            events = [{"event": "slot", "name": "commune", "value": "Troyes"}]
+            assert (await http.post("/conversations/someone/tracker/events", json=events)).status_code == 401
+        async with rasa_stack.client() as http:
+            assert (await http.get("/conversations/someone/tracker")).status_code == 200
+
+    async def test_the_rest_channel_refuses_a_message_without_the_token(self, rasa_stack: RasaStack) -> None:
+        message = {"sender": "someone", "message": "bonjour"}
+        async with httpx.AsyncClient(base_url=rasa_stack.url, timeout=30) as http:
+            assert (await http.post("/webhooks/rest/webhook", json=message)).status_code == 401
+            forged = {"Authorization": "Bearer not-the-token"}
+            assert (await http.post("/webhooks/rest/webhook", json=message, headers=forged)).status_code == 401
+            good = {"Authorization": f"Bearer {rasa_stack.token}"}
+            answered = await http.post("/webhooks/rest/webhook", json=message, headers=good)
+            assert answered.status_code == 200 and answered.json()
+
+    async def test_the_action_server_refuses_a_call_without_the_token(self, rasa_stack: RasaStack) -> None:
+        call = {"next_action": "action_show_appointments", "sender_id": "someone", "tracker": {}, "domain": {}}
+        async with httpx.AsyncClient(base_url=rasa_stack.actions_url, timeout=10) as http:
+            assert (await http.post("/webhook", json=call)).status_code == 401
+            assert (await http.get("/actions")).status_code == 401
+            assert (await http.get("/health")).status_code == 200
+            good = {"Authorization": f"Bearer {rasa_stack.token}"}
+            assert (await http.get("/actions", headers=good)).status_code == 200
