@@ -127,7 +127,7 @@ class StaffInvite(SQLModel, table=True):
 
     __tablename__ = "staff_invite"
 
-    code: str = Field(primary_key=True, max_length=32)
+    code_hash: str = Field(primary_key=True, max_length=64)  # SHA-256 of the code (the code is never stored)
     role: StaffRole = Field(sa_type=String(16))
     territory_id: str | None = Field(default=None, foreign_key="territory.id", max_length=32)
     first_name: str = Field(max_length=64)

@@ -73,6 +73,10 @@ MAX_CAPTION = 1024
 MAX_CALLBACK_BYTES = 64
 PRIORITY_BURST = 3  # messages of the priority lane one chat may get at once (then one per interval)
 _T = OutboxMessage.__table__  # type: ignore[attr-defined]
+# Kinds whose payload carries a secret (a single-use login link): erased as soon as the row is done with
+# (sent, failed, dropped), so the database keeps no usable link.
+SECRET_KINDS = frozenset({"console_link"})
+ERASED_PAYLOAD: dict[str, Any] = {"erased": True}
 
 
 # ---------------------------------------------------------------- rows in and out
@@ -191,7 +195,18 @@ def cancel_pending(uow: UnitOfWork, keys: Iterable[str], *, reason: str) -> int:
         .where(_T.c.idempotency_key.in_(keys), _T.c.status == OutboxStatus.pending.value)
         .values(status=OutboxStatus.dropped.value, last_error=reason[:255])
     )
+    _erase_secrets(uow.session, _T.c.idempotency_key.in_(keys))
     return int(result.rowcount or 0)
+
+
+def _erase_secrets(session: Session, condition: Any) -> None:
+    """Erase the payload of the done rows of a secret kind among those matching `condition`."""
+    done = [OutboxStatus.sent.value, OutboxStatus.failed.value, OutboxStatus.dropped.value]
+    session.execute(
+        update(_T)
+        .where(condition, _T.c.kind.in_(sorted(SECRET_KINDS)), _T.c.status.in_(done))
+        .values(payload=ERASED_PAYLOAD)
+    )
 
 
 @dataclass(frozen=True)
@@ -857,10 +872,13 @@ class Dispatcher:
                 held = ordinary
                 if self.quiet_exempt_kinds:
                     held = held & _T.c.kind.not_in(sorted(self.quiet_exempt_kinds))
+                expiring = due & held & _T.c.expires_at.is_not(None) & (_T.c.expires_at <= allowed)
+                secret = _T.c.kind.in_(sorted(SECRET_KINDS))
+                session.execute(update(_T).where(expiring & secret).values(payload=ERASED_PAYLOAD))
                 dropped += int(
                     session.execute(
                         update(_T)
-                        .where(due, held, _T.c.expires_at.is_not(None), _T.c.expires_at <= allowed)
+                        .where(expiring)
                         .values(status=OutboxStatus.dropped.value, last_error="expired (quiet hours)")
                     ).rowcount
                     or 0
@@ -903,6 +921,8 @@ class Dispatcher:
                     .where(_T.c.id.in_([i for i, r in reasons.items() if r == reason]))
                     .values(status=OutboxStatus.dropped.value, last_error=reason[:255], claimed_at=None)
                 )
+            if reasons:
+                _erase_secrets(session, _T.c.id.in_(list(reasons)))
             session.commit()
         return live, dropped + len(reasons)
 
@@ -958,6 +978,8 @@ class Dispatcher:
                     "last_error": error,
                 }
                 outcome = "retried"
+            if row.kind in SECRET_KINDS and outcome != "retried":
+                values["payload"] = ERASED_PAYLOAD  # the link is in the staff member's chat, not in our DB
             session.execute(update(_T).where(mine).values(attempts=_T.c.attempts + 1, **values))
             hook = self.after_sent.get(row.kind) if result.ok else None
             if hook is not None:
@@ -984,6 +1006,7 @@ class Dispatcher:
         else:
             mine = _T.c.chat_id == row.chat_id
         session.execute(update(_T).where(mine, _T.c.status == OutboxStatus.pending.value).values(**blocked))
+        _erase_secrets(session, mine)
         if also_drop:
             session.execute(
                 update(_T).where(_T.c.id.in_(also_drop), _T.c.status == OutboxStatus.sending.value).values(**blocked)

@@ -14,13 +14,16 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from db.engine import UnitOfWork
 from db.models import StaffRole
 from outreach.console.shared import (
     MANAGERS_ONLY,
+    ConsoleState,
     CsrfDep,
     ManagerDep,
     StateDep,
     UowDep,
+    Viewer,
     ViewerDep,
     back,
     managers_only,
@@ -150,11 +153,22 @@ def closure_create(
 @router.get("/equipe", response_class=HTMLResponse)
 def team(
     request: Request, console: StateDep, uow: UowDep, viewer: ManagerDep, territoire: str | None = None,
-    ok: str | None = None, erreur: str | None = None, lien: str | None = None,
+    ok: str | None = None, erreur: str | None = None,
 ) -> Response:
-    page = console_views.team(uow, console.clock, viewer.scope, territory=territoire)
-    return render(request, "team.html", viewer, members=page.members, territory=page.territory,
-                  territories=page.territories, ok=ok, erreur=erreur, lien=lien)
+    return _team_page(request, console, uow, viewer, territory=territoire, ok=ok, erreur=erreur)
+
+
+def _team_page(request: Request, console: ConsoleState, uow: UnitOfWork, viewer: Viewer, *,
+               territory: str | None = None, ok: str | None = None, erreur: str | None = None,
+               link: str | None = None) -> Response:
+    """The team page; `link` (an invite or an activation link) is shown in the answer to the POST that made
+    it, never put in a URL (history, logs, Referer)."""
+    page = console_views.team(uow, console.clock, viewer.scope, territory=territory)
+    answer = render(request, "team.html", viewer, members=page.members, territory=page.territory,
+                    territories=page.territories, ok=ok, erreur=erreur, lien=link)
+    if link:
+        answer.headers["Cache-Control"] = "no-store"
+    return answer
 
 
 @router.post("/equipe/{staff_id}/disponibilite")
@@ -189,7 +203,7 @@ def team_disable(console: StateDep, uow: UowDep, viewer: CsrfDep, staff_id: int)
 
 @router.post("/equipe/invitation")
 def team_invite(
-    console: StateDep, uow: UowDep, viewer: CsrfDep,
+    request: Request, console: StateDep, uow: UowDep, viewer: CsrfDep,
     prenom: Annotated[str, Form(min_length=1, max_length=64)], role: Annotated[str, Form()] = "relay",
     territoire: Annotated[str | None, Form()] = None,
     langues: Annotated[str, Form(max_length=64)] = "",
@@ -204,12 +218,12 @@ def team_invite(
     except staff_service.InviteError as exc:
         return back("/equipe", str(exc), error=True)
     username = console.settings.bot_username or "outreach_sandbox_bot"
-    return back(f"/equipe?lien=https://t.me/{username}?start={code}",
-                f"Invitation créée pour {prenom.strip()} : envoyez-lui ce lien Telegram (valable 7 jours).")
+    return _team_page(request, console, uow, viewer, link=f"https://t.me/{username}?start={code}",
+                      ok=f"Invitation créée pour {prenom.strip()} : envoyez-lui ce lien Telegram (valable 7 jours).")
 
 
 @router.post("/equipe/{staff_id}/console")
-def team_console_access(console: StateDep, uow: UowDep, viewer: CsrfDep, staff_id: int,
+def team_console_access(request: Request, console: StateDep, uow: UowDep, viewer: CsrfDep, staff_id: int,
                         identifiant: Annotated[str, Form(min_length=2, max_length=64)]) -> Response:
     managers_only(viewer)
     try:
@@ -217,8 +231,8 @@ def team_console_access(console: StateDep, uow: UowDep, viewer: CsrfDep, staff_i
     except console_accounts.AccountError as exc:
         return back("/equipe", f"Accès non créé : {exc}.", error=True)
     link = f"{console.settings.effective_console_url}/activer/{token}"
-    return back(f"/equipe?lien={link}", f"Accès créé pour {name} : ce lien (72 h) lui permet de "
-                "choisir son mot de passe.")
+    return _team_page(request, console, uow, viewer, link=link,
+                      ok=f"Accès créé pour {name} : ce lien (72 h) lui permet de choisir son mot de passe.")
 
 
 # ---------------------------------------------------------------- cas

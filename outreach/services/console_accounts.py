@@ -217,7 +217,7 @@ def send_login_link(uow: UnitOfWork, clock: Clock, login: str, *, console_url: s
     now = clock.now()
     link = f"{console_url}/connexion/lien/{token}"
     outbox.enqueue(
-        uow, key=f"console-link:{token[:16]}", chat_id=staff.chat_id, kind="console_link", staff_id=staff.id,
+        uow, key=f"console-link:{_digest(token)[:16]}", chat_id=staff.chat_id, kind="console_link", staff_id=staff.id,
         payload={"text": LOGIN_LINK_TEXT.format(lien=link)},
         due_at=now, expires_at=now + LOGIN_LINK_LIFETIME, now=now,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -17,6 +18,21 @@ from outreach.clock import Clock
 
 INVITE_LIFETIME = dt.timedelta(days=7)
 CODE_PREFIX = "st-"  # /start payloads of invites look like st-XXXX (Telegram allows [A-Za-z0-9_-], ≤ 64)
+
+
+@dataclass(frozen=True)
+class IssuedInvite:
+    """A new invite as its maker sees it once: the code itself is never stored (only its SHA-256)."""
+
+    code: str
+    role: StaffRole
+    territory_id: str | None
+    expires_at: dt.datetime
+
+
+def invite_digest(code: str) -> str:
+    """What the database keeps of an invite code (codes carry 120 random bits: a plain SHA-256 is enough)."""
+    return hashlib.sha256(code.encode()).hexdigest()
 
 
 class InviteError(ValueError):
@@ -87,7 +103,7 @@ def create_invite(
     first_name: str,
     quartier_ids: list[str] | None = None,
     languages: list[str] | None = None,
-) -> StaffInvite:
+) -> IssuedInvite:
     """A new single-use code, valid INVITE_LIFETIME."""
     if role != StaffRole.admin and territory_id is None:
         raise InviteError("a relay or a coordinator belongs to a territory (--territory)")
@@ -102,8 +118,9 @@ def create_invite(
         raise InviteError("the first name is needed (--name)")
     spoken = spoken_languages(languages)
     now = clock.now()
+    code = CODE_PREFIX + secrets.token_urlsafe(15)
     invite = StaffInvite(
-        code=CODE_PREFIX + secrets.token_urlsafe(15),
+        code_hash=invite_digest(code),
         role=role,
         territory_id=territory_id,
         first_name=name,
@@ -115,7 +132,7 @@ def create_invite(
     uow.session.add(invite)
     uow.session.add(AuditLog(at=now, actor="cli", action="staff_invite", subject=f"invite:{role}:{territory_id}"))
     uow.commit()
-    return invite
+    return IssuedInvite(code=code, role=role, territory_id=territory_id, expires_at=invite.expires_at)
 
 
 def redeem_invite(uow: UnitOfWork, clock: Clock, code: str, *, telegram_user_id: int, chat_id: int) -> StaffView | None:
@@ -123,12 +140,14 @@ def redeem_invite(uow: UnitOfWork, clock: Clock, code: str, *, telegram_user_id:
 
     The claim is one guarded UPDATE, so two accounts racing with the same code cannot both win."""
     now = clock.now()
-    invite = uow.session.get(StaffInvite, code[:32])
+    if not code or len(code) > 64:
+        return None
+    invite = uow.session.get(StaffInvite, invite_digest(code))
     if invite is None or invite.used_at is not None or invite.expires_at <= now:
         return None
     claimed = uow.session.execute(
         update(StaffInvite)
-        .where(col(StaffInvite.code) == invite.code, col(StaffInvite.used_at).is_(None))
+        .where(col(StaffInvite.code_hash) == invite.code_hash, col(StaffInvite.used_at).is_(None))
         .values(used_at=now)
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]

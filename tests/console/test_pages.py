@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from urllib.parse import unquote
 
 from fastapi.testclient import TestClient
@@ -88,13 +89,17 @@ def test_the_team_page_invites_gives_console_access_and_sets_availability(
     page = client.get("/equipe")
     assert "Samia" in page.text and "Marc" not in page.text  # Troyes is not Hélène's team
     invited = client.post("/equipe/invitation", data={"csrf_token": csrf, "prenom": "Nadia", "role": "relay"})
-    assert "Invitation créée pour Nadia" in notice(invited) and "https://t.me/" in invited.headers["location"]
+    # the link is shown in the answer, never in a URL (history, logs, Referer), and the code is not stored
+    assert invited.status_code == 200 and "location" not in invited.headers
+    assert "Invitation créée pour Nadia" in invited.text and invited.headers["cache-control"] == "no-store"
+    [code] = re.findall(r"https://t\.me/\w+\?start=(st-[\w-]+)", invited.text)
     with UnitOfWork(engine) as uow:
         invite = uow.session.exec(select(StaffInvite).where(StaffInvite.first_name == "Nadia")).one()
         assert invite.territory_id == "dijon"
+        assert code not in invite.code_hash and len(invite.code_hash) == 64
         yannick = uow.session.exec(select(Staff).where(Staff.first_name == "Yannick")).one()
     access = client.post(f"/equipe/{yannick.id}/console", data={"csrf_token": csrf, "identifiant": "yannick"})
-    assert "/activer/" in access.headers["location"]
+    assert access.status_code == 200 and "/activer/" in access.text and "location" not in access.headers
     available = client.post(f"/equipe/{yannick.id}/disponibilite", data={"csrf_token": csrf, "disponible": "oui"})
     assert "Yannick est maintenant disponible" in notice(available)
     marc = client.post(f"/equipe/{people.marc}/disponibilite", data={"csrf_token": csrf, "disponible": "oui"})

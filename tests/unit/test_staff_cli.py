@@ -72,7 +72,8 @@ def test_languages_spoken_are_set_at_invite_and_with_staff_languages(tmp_path: P
     with engine_of(f"sqlite:///{tmp_path / 'outreach.db'}") as engine, UnitOfWork(engine) as uow:
         [invite] = uow.session.query(StaffInvite).all()
         assert invite.languages == ["ar", "en"]
-        member = staff_service.redeem_invite(uow, SystemClock(), invite.code, telegram_user_id=7, chat_id=7)
+        code = json.loads(done.stdout)["code"]
+        member = staff_service.redeem_invite(uow, SystemClock(), code, telegram_user_id=7, chat_id=7)
         assert member is not None and member.languages == ("ar", "en")
     done = run(tmp_path, "staff", "languages", str(member.id), "tr", "fr")
     assert done.returncode == 0 and json.loads(done.stdout) == {"id": member.id, "languages": ["fr", "tr"]}
