@@ -21,6 +21,7 @@ lint: setup
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/lint-imports
 	@$(PY) scripts/catalogue.py check
+	@$(PY) scripts/audit.py
 
 bench: setup
 	@$(VENV)/bin/outreach train >/dev/null

@@ -4,10 +4,12 @@ Callback queries all go to bot/router.py; the conversation is in bot/conversatio
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from telegram import BotCommand, Update
 from telegram.constants import ChatType
@@ -15,10 +17,13 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    SimpleUpdateProcessor,
+    TypeHandler,
     filters,
 )
 
@@ -139,10 +144,11 @@ def menu_command(payload: str) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], 
 
 def resident_command(action: Callable[..., Awaitable[None]]) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], object]:
     async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """A privacy command (/donnees, /stop) for a resident who consented."""
+        """A privacy command (/donnees, /stop) for a resident who consented (to any version of the consent text:
+        exercising one's rights needs no new consent)."""
         services = services_of(context)
         resident = await find_resident(services, update.effective_user.id)
-        if resident is None or not resident.consented:
+        if resident is None or not (resident.consented or resident.consent_outdated):
             await ask_consent(update, context, first_time=resident is None)
             return
         await action(services, context.bot, update.effective_chat.id, resident)
@@ -181,6 +187,51 @@ async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await send_replies(services, context.bot, update.effective_chat.id, resident, [reply])
             return
     await update.effective_message.reply_text(texts.NON_TEXT)
+
+
+class ChatUpdateProcessor(SimpleUpdateProcessor):
+    """PTB's concurrent update processor that also counts, per chat, the updates being handled (waiting for
+    the chat's turn included): what the flood gate reads."""
+
+    def __init__(self, max_concurrent_updates: int = 256) -> None:
+        super().__init__(max_concurrent_updates)
+        self.handling: collections.Counter[int] = collections.Counter()
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            await coroutine
+            return
+        self.handling[chat.id] += 1
+        try:
+            await coroutine
+        finally:
+            self.handling[chat.id] -= 1
+            if self.handling[chat.id] <= 0:
+                del self.handling[chat.id]
+
+
+async def flood_gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Before every handler (group -1): an update of a chat that floods the bot is not handled; the first one
+    refused gets the flood answer, a refused button press an empty answer (no spinner left)."""
+    chat = update.effective_chat
+    processor = context.application.update_processor
+    if chat is None or not isinstance(processor, ChatUpdateProcessor):
+        return
+    verdict = services_of(context).gate.admit_update(chat.id, waiting=processor.handling[chat.id] - 1)
+    if verdict == "ok":
+        return
+    if update.callback_query is not None:
+        with contextlib.suppress(TelegramError):
+            await update.callback_query.answer()
+    if verdict == "warn" and update.effective_message is not None:
+        with contextlib.suppress(TelegramError):
+            await context.bot.send_message(chat.id, texts.FLOOD)
+    raise ApplicationHandlerStop
+
+
+async def ignore(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Updates nobody answers (PTB awaits what a callback returns: a coroutine that does nothing)."""
 
 
 async def group_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -224,15 +275,17 @@ def build_application(services: Services) -> Application:
         .token(token.get_secret_value())
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_file_base_url)
-        .concurrent_updates(True)
+        .concurrent_updates(ChatUpdateProcessor())
         .build()
     )
     application.bot_data["services"] = services
     private = filters.ChatType.PRIVATE
     lookup = staff.StaffLookup(services)
     is_staff, disabled_staff = staff.StaffFilter(lookup, "active"), staff.StaffFilter(lookup, "disabled")
+    application.add_handler(TypeHandler(Update, flood_gate), group=-1)  # every update, any chat
     application.add_handler(CommandHandler("start", group_chat, filters=~private))
-    application.add_handler(MessageHandler(~private, lambda u, c: None))  # ignore group chatter
+    application.add_handler(MessageHandler(~private, ignore))  # group chatter
+    application.add_handler(MessageHandler(filters.UpdateType.EDITED, ignore))  # an edit is not a new message
     # staff never see the resident flow; a disabled account has no access at all
     application.add_handler(CommandHandler("start", staff.staff_start, filters=private & is_staff))
     application.add_handler(

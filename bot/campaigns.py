@@ -11,7 +11,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot import conversation, staff
-from bot.channel import Services, close_keyboard, find_resident, run, services_of
+from bot.channel import Services, ask_consent, close_keyboard, find_resident, run, services_of
 from outreach import campaigns, i18n
 from outreach.i18n import N_, _
 from outreach.services import booking_dialogue
@@ -32,7 +32,11 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE, delivery_i
         return
     resident = await find_resident(services, update.effective_user.id)
     recorded = False
-    if resident is not None and resident.consented:
+    if resident is not None and resident.consent_outdated and not resident.consented and button != "stop":
+        await query.answer()  # a new version of the consent text: asked first ("stop" needs no new consent)
+        await ask_consent(update, context, first_time=False)
+        return
+    if resident is not None and (resident.consented or resident.consent_outdated):
         with services.uow() as uow:
             recorded = campaigns.record_click(
                 uow, services.clock, delivery_id=delivery_id, button=button, resident_id=resident.id

@@ -8,13 +8,16 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import datetime as dt
+import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
+from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import ContextTypes
 
 from db.engine import UnitOfWork
@@ -22,20 +25,61 @@ from outreach import i18n, texts
 from outreach.clock import Clock
 from outreach.config import Settings
 from outreach.rasa import RasaClient
-from outreach.replies import Button, Reply, split_text
+from outreach.replies import Button, Document, Reply, split_text
 from outreach.services import privacy, residents
 from outreach.services.residents import ResidentView
 
 
 class ChatGate:
-    """Per-chat ordering (one message at a time) and flood control (sliding window)."""
+    """Per-chat ordering (one message at a time) and flood control.
 
-    def __init__(self, max_messages: int = 12, window_seconds: float = 10.0) -> None:
+    Two limits: typed messages (text, photos…) in a sliding window (`admit`), and every update of a chat
+    (commands, buttons, /start <code> too) by what is already waiting for that chat (`admit_update`): a
+    person taps and reads the answer, a flood piles up updates faster than they are answered. A generous
+    sliding window over every update bounds what the backlog limit alone would let through."""
+
+    def __init__(
+        self,
+        max_messages: int = 12,
+        window_seconds: float = 10.0,
+        *,
+        max_waiting: int = 4,
+        max_updates: int = 30,
+    ) -> None:
         self.max_messages = max_messages
         self.window = window_seconds
+        self.max_waiting = max_waiting
+        self.max_updates = max_updates
         self._locks: dict[int, asyncio.Lock] = {}
         self._recent: dict[int, collections.deque[float]] = {}
         self._warned: dict[int, float] = {}
+        self._updates: dict[int, collections.deque[float]] = {}
+        self._update_warned: dict[int, float] = {}
+        self._seen = 0
+
+    def admit_update(self, chat_id: int, waiting: int) -> str:
+        """Any update of a chat, `waiting` updates of that chat still being handled: 'ok', 'warn' (the first
+        refused in a window) or 'drop'."""
+        now = time.monotonic()
+        self._seen += 1
+        if self._seen % 4096 == 0:
+            self._forget_quiet(now)
+        recent = self._updates.setdefault(chat_id, collections.deque())
+        while recent and now - recent[0] > self.window:
+            recent.popleft()
+        recent.append(now)
+        if waiting <= self.max_waiting and len(recent) <= self.max_updates:
+            return "ok"
+        if now - self._update_warned.get(chat_id, -1e9) > self.window:
+            self._update_warned[chat_id] = now
+            return "warn"
+        return "drop"
+
+    def _forget_quiet(self, now: float) -> None:
+        """Drop the windows of chats silent for a whole window (memory stays bounded by active chats)."""
+        for store in (self._updates, self._recent):
+            for chat_id in [c for c, q in store.items() if not q or now - q[-1] > self.window]:
+                del store[chat_id]
 
     def lock(self, chat_id: int) -> asyncio.Lock:
         return self._locks.setdefault(chat_id, asyncio.Lock())
@@ -102,7 +146,7 @@ class Services:
     engine: Engine
     clock: Clock
     rasa: RasaClient
-    rasa_retry_delays: Sequence[float] = (1, 2, 3, 5, 8, 13, 21)
+    rasa_patience: float = 60.0  # how long a turn waits for Rasa (down, restarting) before saying it is down
     gate: ChatGate = field(default_factory=ChatGate)
     first_words: FirstWords = field(default_factory=FirstWords)
     outbox_wake: Callable[[], None] | None = None  # the dispatcher's wake(): priority rows leave at once
@@ -117,6 +161,44 @@ class Services:
 
 def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
     return context.application.bot_data["services"]
+
+
+# ---------------------------------------------------------------- sending again
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+SEND_RETRY_DELAYS: Sequence[float] = (1.0, 2.0, 4.0, 8.0)  # after a 5xx, a network error or a timeout
+MAX_RETRY_AFTER = 60.0
+
+
+async def resilient(send: Callable[[], Awaitable[T]], *, delays: Sequence[float] = SEND_RETRY_DELAYS) -> T:
+    """A direct answer (a Bot API call) sent again when Telegram failed transiently: after a 429's `retry_after`
+    (Telegram did not send it), or after a 5xx, a network error or a timeout, with backoff (`delays`). A timeout
+    may hide a message Telegram did deliver: sent again, that one may arrive twice. 400 and 403 are not retried.
+    The caller holds the chat's lock: the chat's next messages wait, in order."""
+    attempt = 0
+    while True:
+        try:
+            return await send()
+        except RetryAfter as error:
+            if attempt >= len(delays):
+                raise
+            wait = _seconds(error.retry_after)
+            if wait > MAX_RETRY_AFTER:
+                raise
+        except BadRequest:
+            raise
+        except NetworkError as error:  # 5xx, connection errors, TimedOut
+            if attempt >= len(delays):
+                raise
+            wait = delays[attempt]
+            log.warning("Telegram failed (%s); sending again in %.0f s", type(error).__name__, wait)
+        attempt += 1
+        await asyncio.sleep(wait)
+
+
+def _seconds(value: Any) -> float:
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
 
 
 # ---------------------------------------------------------------- rendering
@@ -146,9 +228,7 @@ async def send_replies(
     for reply in replies:
         if not reply.text:
             if reply.document is not None:
-                await bot.send_document(  # type: ignore[attr-defined]
-                    chat_id, reply.document.content, filename=reply.document.filename
-                )
+                await _send_document(bot, chat_id, reply.document)
             continue
         keyboard = None
         if reply.buttons:
@@ -158,15 +238,17 @@ async def send_replies(
             keyboard = column(rows)
         chunks = split_text(reply.text) or ["…"]
         for index, chunk in enumerate(chunks):
-            last = index == len(chunks) - 1
-            await bot.send_message(chat_id, chunk, reply_markup=keyboard if last else None)  # type: ignore[attr-defined]
+            markup_of_chunk = keyboard if index == len(chunks) - 1 else None
+            await resilient(lambda c=chunk, m=markup_of_chunk: bot.send_message(chat_id, c, reply_markup=m))  # type: ignore[attr-defined]
         if reply.document is not None:
-            await bot.send_document(  # type: ignore[attr-defined]
-                chat_id, reply.document.content, filename=reply.document.filename
-            )
+            await _send_document(bot, chat_id, reply.document)
     if replies:
         with services.uow() as uow:
             residents.show_keyboard(uow, resident.id, shown, reusable)
+
+
+async def _send_document(bot: object, chat_id: int, document: Document) -> None:
+    await resilient(lambda: bot.send_document(chat_id, document.content, filename=document.filename))  # type: ignore[attr-defined]
 
 
 def localized(reply: Reply) -> Reply:
@@ -221,8 +303,13 @@ async def close_keyboard(query: object, choice: str) -> None:
 
 
 async def expired_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Unknown, forged, spent or expired button data."""
+    """Unknown, forged, spent or expired button data. From a resident who accepted an older version of the consent
+    text, any button is answered by the consent question first (their button was not spent: it works after)."""
     query = update.callback_query
+    if update.effective_user is not None and consent_outdated(services_of(context), update.effective_user.id):
+        await query.answer()
+        await ask_consent(update, context, first_time=False)
+        return
     await query.answer(texts.BUTTON_EXPIRED_ALERT)
     with contextlib.suppress(BadRequest):
         if query.message is not None and getattr(query.message, "reply_markup", None):
@@ -254,12 +341,40 @@ def language_before_consent(services: Services, update: Update) -> str:
     return i18n.supported((held or "").split(":", 1)[0]) or i18n.supported(user and user.language_code) or "fr"
 
 
+def consent_outdated(services: Services, user_id: int) -> bool:
+    """The resident accepted an older version of the consent text and is to be asked again (no case open)."""
+    with services.uow() as uow:
+        found = residents.find(uow, services.clock, user_id, touch=False)
+    return found is not None and found.consent_outdated and not found.consented
+
+
+def language_chosen(services: Services, chat_id: int) -> str | None:
+    """The language a resident chose with the consent's "🌍 Langue" button (held in memory), if any."""
+    code, _, how = (services.first_words.language(chat_id) or "").partition(":")
+    return i18n.supported(code) if how.startswith(("chosen", "person")) else None
+
+
 async def ask_consent(
     update: Update, context: ContextTypes.DEFAULT_TYPE, *, first_time: bool = True, language: str | None = None
 ) -> None:
-    """Show the consent question with its buttons, in the resident's language (chosen, written in, or Telegram's)."""
+    """Show the consent question with its buttons, in the resident's language (chosen, written in, or Telegram's).
+
+    A resident who accepted an older version of the consent text (texts.CONSENT_VERSION) reads, in their language,
+    that the rules changed, then the whole text: once (and again after /start or a change of language); their other
+    messages before they answer get the short reminder. What they wrote is held by the caller and answered after."""
     services = services_of(context)
-    i18n.set_language(language or language_before_consent(services, update))
     chat_id = update.effective_chat.id
+    with services.uow() as uow:
+        again = residents.ask_consent_again(uow, services.clock, update.effective_user.id)
+    if again is not None:
+        shown, spoken = again
+        i18n.set_language(language or language_chosen(services, chat_id) or spoken)
+        if first_time or not shown:
+            await context.bot.send_message(chat_id, texts.CONSENT_CHANGED)
+            await context.bot.send_message(chat_id, texts.CONSENT, reply_markup=consent_keyboard())
+        else:
+            await context.bot.send_message(chat_id, texts.CONSENT_NEEDED, reply_markup=consent_keyboard())
+        return
+    i18n.set_language(language or language_before_consent(services, update))
     text = texts.CONSENT if first_time else texts.CONSENT_NEEDED
     await context.bot.send_message(chat_id, text, reply_markup=consent_keyboard())

@@ -16,6 +16,7 @@ from bot.channel import (
     expired_button,
     find_resident,
     language_before_consent,
+    language_chosen,
     run,
     send_replies,
     services_of,
@@ -30,6 +31,7 @@ from outreach.services.residents import ResidentView
 log = logging.getLogger(__name__)
 
 TALK_TO_HUMAN = "/talk_to_human"
+SILENT_WAIT = 1.5  # seconds a turn waits for a restarting Rasa before telling the resident
 MENU_COMMANDS = {
 
     "droits": "/check_rights",
@@ -40,23 +42,16 @@ MENU_COMMANDS = {
 
 
 async def converse(services: Services, bot: object, chat_id: int, resident: ResidentView, text: str) -> None:
-    """One turn with Rasa. If Rasa is down: say so at once, keep retrying, answer when it is back."""
+    """One turn with Rasa. If Rasa is down or still loading: wait for it a moment in silence, then say so and
+    answer as soon as it is ready (the chat's next messages wait behind this one, so they keep their order)."""
     metadata = {"channel": "telegram", "language": resident.language}
     try:
         replies = await services.rasa.send(resident.public_id, text, metadata)
     except RasaUnavailable as exc:
-        log.warning("Rasa unavailable (%s); resident %s told to wait", exc, resident.public_id[:8])
-        await bot.send_message(chat_id, texts.ONE_MOMENT)  # type: ignore[attr-defined]
-        replies = None
-        for delay in services.rasa_retry_delays:
-            await asyncio.sleep(delay)
-            try:
-                replies = await services.rasa.send(resident.public_id, text, metadata)
-                break
-            except RasaUnavailable:
-                continue
+        log.warning("Rasa unavailable (%s); resident %s waits", exc, resident.public_id[:8])
+        replies = await _when_rasa_is_back(services, bot, chat_id, resident.public_id, text, metadata)
         if replies is None:
-            log.error("Rasa still unavailable after retries")
+            log.error("Rasa still unavailable after %.0f s", services.rasa_patience)
             await bot.send_message(chat_id, texts.STILL_DOWN)  # type: ignore[attr-defined]
             return
     if not replies:
@@ -66,9 +61,31 @@ async def converse(services: Services, bot: object, chat_id: int, resident: Resi
 
 
 
+async def _when_rasa_is_back(
+    services: Services, bot: object, chat_id: int, sender: str, text: str, metadata: dict[str, str]
+) -> list[Reply] | None:
+    """The turn's replies once Rasa answers, None after `services.rasa_patience`. "Un instant…" is said only if
+    Rasa is not back within SILENT_WAIT (a restart that quick goes unnoticed)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + services.rasa_patience
+    told, failures = False, 0
+    while (remaining := deadline - loop.time()) > 0:
+        if await services.rasa.wait_ready(min(remaining, SILENT_WAIT) if not told else remaining):
+            try:
+                return await services.rasa.send(sender, text, metadata)
+            except RasaUnavailable:  # ready, yet the turn failed (an action server restarting…): a short pause
+                failures += 1
+                await asyncio.sleep(min(0.5 * 2**failures, 5.0, max(deadline - loop.time(), 0)))
+        if not told:
+            told = True
+            await bot.send_message(chat_id, texts.ONE_MOMENT)  # type: ignore[attr-defined]
+    return None
+
+
 async def consent_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[ResidentView] | None:
     """The resident pressed Accepter or Refuser; the resident who just accepted (the router answers what they
-    asked before), or None."""
+    asked before), or None. Also the answer of a resident asked again (a new version of the consent text): accepted,
+    they go on in their language; refused, everything about them is erased (residents.record_consent)."""
     services = services_of(context)
     query = update.callback_query
     await query.answer()
@@ -78,13 +95,16 @@ async def consent_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         with services.uow() as uow:
             before = residents.find(uow, services.clock, user.id, touch=False)
             if before is not None:
-                i18n.set_language(before.language)
+                i18n.set_language(language_chosen(services, chat.id) or before.language)
             else:
                 i18n.set_language(language_before_consent(services, update))
             if accepted and before is not None and before.consented:
                 await close_keyboard(query, texts.CONSENT_ACCEPT)
                 await context.bot.send_message(chat.id, texts.CONSENT_ALREADY)
                 return None
+            had_consented = before is not None and (before.consented or before.consent_outdated)
+            if had_consented and language_chosen(services, chat.id) is None:
+                services.first_words.language(chat.id, keep=False)  # their language stays, not a guess from words
             resident = residents.record_consent(
                 uow,
                 services.clock,
@@ -96,6 +116,8 @@ async def consent_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             )
         await close_keyboard(query, texts.CONSENT_ACCEPT if accepted else texts.CONSENT_REFUSE)
         if not accepted:
+            if had_consented and before is not None:  # their data was erased: the conversation Rasa holds too
+                await services.rasa.forget(before.public_id)
             services.first_words.take(chat.id)
             services.first_words.language(chat.id, keep=False)
             await context.bot.send_message(chat.id, texts.CONSENT_REFUSED)
@@ -138,7 +160,7 @@ async def data_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE, choic
     query = update.callback_query
     chat_id = update.effective_chat.id
     resident = await find_resident(services, update.effective_user.id)
-    if resident is None or not resident.consented:
+    if resident is None or not (resident.consented or resident.consent_outdated):  # rights need no new consent
         await expired_button(update, context)
         return
     await query.answer()

@@ -91,7 +91,9 @@ class Resident(SQLModel, table=True):
     language_confirmed_at: dt.datetime | None = _dt()  # they chose it: no more offers to switch
     territory_id: str | None = Field(default=None, foreign_key="territory.id", max_length=32)
     quartier_id: str | None = Field(default=None, foreign_key="quartier.id", max_length=64)
-    consent_version: str | None = Field(default=None, max_length=16)
+    consent_version: str | None = Field(default=None, max_length=16)  # the version of the consent text accepted
+    # a newer consent text was shown to this resident (who accepted an older one): the full text once, then a reminder
+    consent_asked_version: str | None = Field(default=None, max_length=16)
     consent_at: dt.datetime | None = _dt()
     consent_refused_at: dt.datetime | None = _dt()
     opted_out_at: dt.datetime | None = _dt()

@@ -28,7 +28,7 @@ def ics_for(
 ) -> bytes:
     """One VEVENT with a stable UID, DTSTART/DTEND in local time (with its VTIMEZONE), place and what to bring,
     in the language of the turn (the resident's)."""
-    assert appointment.id is not None
+    assert appointment.id is not None  # noqa: S101 - narrows the type, not a check
     telephone = appointment.channel == AppointmentChannel.telephone
     who = relay or _("l'adulte-relais")
     calendar = icalendar.Calendar()

@@ -32,7 +32,7 @@ async def serve(settings: Settings) -> None:
 
 
 def main() -> int:
-    settings = bootstrap.load_settings(token_needed_for="send campaigns")
+    settings = bootstrap.load_settings(token_needed_for="send campaigns")  # noqa: S106 - a purpose, no password
     if settings is None:
         return 2
     setup_logging(settings.log_level, prefix="campaigns ")

@@ -29,7 +29,7 @@ async def serve(settings: Settings, *, once: bool = False) -> DispatchStats:
         raise ValueError("TELEGRAM_BOT_TOKEN is needed")
     container = bootstrap.build(settings)
     dispatcher = container.dispatcher
-    assert dispatcher is not None  # there is a token
+    assert dispatcher is not None  # noqa: S101 - there is a token
     stop = bootstrap.stop_on_signals()
     log.info(
         "dispatcher ready (%s, %g msg/s, concurrency %s)",
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m outreach.dispatch", description=__doc__.splitlines()[0])
     parser.add_argument("--once", action="store_true", help="send what is due, then exit")
     args = parser.parse_args(argv)
-    settings = bootstrap.load_settings(token_needed_for="dispatch the outbox")
+    settings = bootstrap.load_settings(token_needed_for="dispatch the outbox")  # noqa: S106 - a purpose, no password
     if settings is None:
         return 2
     setup_logging(settings.log_level, prefix="dispatch ")

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 import httpx
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import SQLAlchemyError
 
+from outreach import rasa_store
 from outreach.replies import Button, Reply
 
 log = logging.getLogger(__name__)
+
+
+READY_POLL = 0.25  # seconds between two looks at a Rasa that is not ready
 
 
 class RasaUnavailable(Exception):
@@ -47,10 +54,16 @@ def exchanges(events: list[dict[str, Any]], limit: int = 10) -> list[tuple[str, 
 class RasaClient:
     """Talks to Rasa's REST channel with an opaque sender id (never a Telegram id). `token`: Rasa's API
     token (OUTREACH_RASA_TOKEN), sent as a bearer header to the channel and as the `token` parameter
-    Rasa's HTTP API reads."""
+    Rasa's HTTP API reads. `database_url`: the project's database, next to which Rasa's SQL tracker store
+    lives (outreach/rasa_store.py), whose rows `forget` deletes."""
 
-    def __init__(self, base_url: str, *, token: str | None = None, timeout: float = 15.0) -> None:
+    def __init__(
+        self, base_url: str, *, token: str | None = None, timeout: float = 15.0, database_url: str | URL | None = None
+    ) -> None:
         self.base_url = base_url.rstrip("/")
+        self._ready = asyncio.Event()
+        self._watch: asyncio.Task[None] | None = None
+        self.database_url = database_url
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=timeout,
@@ -74,12 +87,22 @@ class RasaClient:
         replies = [reply_from_rasa(m) for m in messages if isinstance(m, dict)]
         return [r for r in replies if r.text or r.custom]
 
-    async def forget(self, sender: str) -> None:
-        """Erase the conversation Rasa holds for this sender (best effort)."""
+    async def forget(self, sender: str) -> int:
+        """Erase the conversation Rasa holds for this sender: its tracker emptied through Rasa's API (which
+        waits for a message of that conversation in progress; an in-memory store forgets it there), then its
+        rows deleted from the SQL tracker store, which Rasa's API leaves in place (done even when Rasa is
+        down). Returns the number of rows deleted."""
         try:
             await self._http.put(f"/conversations/{sender}/tracker/events", json=[])
         except httpx.HTTPError:
             log.warning("could not reset a Rasa tracker (Rasa unreachable)")
+        if self.database_url is None:
+            return 0
+        try:
+            return await asyncio.to_thread(rasa_store.forget, self.database_url, sender)
+        except SQLAlchemyError as exc:
+            log.error("could not delete a conversation from Rasa's tracker store (%s)", type(exc).__name__)
+            return 0
 
     async def pause(self, sender: str) -> None:
         """Pause the conversation (a person answers now): Rasa's own pause event (best effort)."""
@@ -106,6 +129,28 @@ class RasaClient:
             return []
         return exchanges(events, limit)
 
+    async def wait_ready(self, within: float) -> bool:
+        """Wait until Rasa answers with its model loaded (at most `within` seconds): one watcher polls it every
+        READY_POLL seconds for every waiting conversation, which all go on as soon as it is ready (not after a
+        retry delay of their own)."""
+        if self._watch is None or self._watch.done():
+            self._ready = asyncio.Event()
+            self._watch = asyncio.create_task(self._watch_until_ready(self._ready))
+        try:
+            await asyncio.wait_for(asyncio.shield(self._ready.wait()), timeout=max(within, 0.0))
+        except TimeoutError:
+            return False
+        return True
+
+    async def _watch_until_ready(self, ready: asyncio.Event, give_up_after: float = 900.0) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + give_up_after
+        while not await self.healthy():
+            if loop.time() > deadline:
+                return
+            await asyncio.sleep(READY_POLL)  # Rasa publishes no readiness event: its status is polled
+        ready.set()
+
     async def healthy(self) -> bool:
         try:
             response = await self._http.get("/status", timeout=2.0)
@@ -114,4 +159,6 @@ class RasaClient:
         return response.status_code == 200
 
     async def aclose(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
         await self._http.aclose()

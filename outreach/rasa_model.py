@@ -20,15 +20,17 @@ MODELS_DIR = PROJECT_ROOT / "models"
 MODEL_NAME = "outreach"
 RASA_VENV = PROJECT_ROOT / ".venv-rasa"
 NOT_TRAINING_INPUTS = {"endpoints.yml", "credentials.yml"}
+TRACKER_URL_VARIABLE = "OUTREACH_RASA_TRACKER_URL"  # the SQL tracker store's URL, in Rasa's environment
 
 
 def rasa_executable() -> Path:
     return RASA_VENV / "bin" / "rasa"
 
 
-def rasa_env(token: str | None = None) -> dict[str, str]:
+def rasa_env(token: str | None = None, *, tracker_store: str | None = None) -> dict[str, str]:
     """Environment for Rasa processes: no telemetry, quiet TensorFlow, deterministic hashing; `token`
-    for a Rasa server (its HTTP API and REST channel require it, nlu/serving)."""
+    for a Rasa server (its HTTP API and REST channel require it, nlu/serving); `tracker_store`, the URL of
+    its SQL tracker store (outreach.rasa_store.rasa_url: it may hold a password), read by the endpoints file."""
     env = dict(os.environ)
     env.update(
         RASA_TELEMETRY_ENABLED="false",
@@ -42,6 +44,8 @@ def rasa_env(token: str | None = None) -> dict[str, str]:
     env.pop("TELEGRAM_BOT_TOKEN", None)  # Rasa never needs it
     if token is not None:
         env["OUTREACH_RASA_TOKEN"] = token
+    if tracker_store is not None:
+        env[TRACKER_URL_VARIABLE] = tracker_store
     return env
 
 
@@ -70,16 +74,23 @@ def actions_server_argv(*, host: str, port: int) -> list[str]:
     return [sys.executable, "-m", "actions", "--host", host, "--port", str(port)]
 
 
-def endpoints_file(path: Path, *, host: str, actions_port: int) -> Path:
+def endpoints_file(path: Path, *, host: str, actions_port: int, tracker_store: bool = False) -> Path:
     """Rasa's endpoints file pointing at the action server's actual port; Rasa sends the API token to the
-    action server (read from its environment when the file is loaded: the file holds no secret)."""
+    action server (read from its environment when the file is loaded: the file holds no secret).
+
+    `tracker_store`: conversations in Rasa's SQL tracker store, whose URL Rasa reads from its environment
+    (`rasa_env(tracker_store=…)`, outreach/rasa_store.py), so that they survive a restart of Rasa; without
+    it, Rasa keeps them in memory (the tests' shared Rasa server)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
+    text = (
         "action_endpoint:\n"
         f'  url: "http://{host}:{actions_port}/webhook"\n'
         "  headers:\n"
-        '    Authorization: "Bearer ${OUTREACH_RASA_TOKEN}"\n'
+        '    Authorization: Bearer ${OUTREACH_RASA_TOKEN}\n'  # unquoted: Rasa substitutes plain scalars only
     )
+    if tracker_store:
+        text += f"tracker_store:\n  type: SQL\n  url: ${{{TRACKER_URL_VARIABLE}}}\n"  # unquoted: Rasa expands it
+    path.write_text(text)
     return path
 
 

@@ -26,7 +26,7 @@ async def serve(settings: Settings) -> None:
         settings=settings,
         engine=container.engine,
         clock=container.clock,
-        rasa=RasaClient(settings.effective_rasa_url, token=settings.rasa_secret),
+        rasa=RasaClient(settings.effective_rasa_url, token=settings.rasa_secret, database_url=settings.database_url),
         outbox_wake=container.wake,
     )
     scheduler = bootstrap.scheduler(container)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from outreach import PROJECT_ROOT
+from outreach import PROJECT_ROOT, rasa_store
 from outreach.config import Settings
 from outreach.logs import redact
 from outreach.rasa_model import actions_server_argv, endpoints_file, rasa_env, rasa_server_argv
@@ -151,16 +151,18 @@ def plan(settings: Settings) -> list[Child]:
             start_timeout=60,
         )
     )
+    tracker_store = rasa_store.prepare(settings.database_url)  # conversations survive a restart of Rasa
     endpoints = endpoints_file(
         PROJECT_ROOT / "var" / "run" / f"endpoints-{settings.rasa_port}.yml",
         host=settings.actions_host,
         actions_port=settings.actions_port,
+        tracker_store=tracker_store is not None,
     )
     children.append(
         Child(
             "rasa",
             rasa_server_argv(host=settings.rasa_host, port=settings.rasa_port, endpoints=endpoints),
-            rasa_env(token),
+            rasa_env(token, tracker_store=tracker_store),
             health_url=f"{settings.effective_rasa_url}/",  # answers once the model is loaded
             start_timeout=180,
         )

@@ -9,6 +9,11 @@ from typing import Any
 from outreach import i18n
 from outreach.i18n import N_, staff
 
+# The version of CONSENT (below), stored with each resident's consent (resident.consent_version). Change it whenever
+# CONSENT changes in substance (what is kept, who sees it, for how long): every resident who accepted an older
+# version is shown CONSENT_CHANGED and CONSENT again at their next message (bot/channel.py ask_consent).
+CONSENT_VERSION = "2026-11"
+
 
 class French:
     """The reference texts; read them as texts.NAME."""
@@ -22,6 +27,11 @@ class French:
     )
     CONSENT_ACCEPT = N_("✅ J'accepte")
     CONSENT_REFUSE = N_("❌ Je refuse")
+    # Before CONSENT, to a resident who accepted an older version of it (CONSENT_VERSION).
+    CONSENT_CHANGED = N_(
+        "Les règles sur vos données ont changé. Lisez le message ci-dessous, puis dites-moi si vous êtes d'accord. "
+        "Si vous refusez, j'efface tout ce que je garde sur vous."
+    )
     CONSENT_NEEDED = N_("Avant de continuer, j'ai besoin de votre accord. Appuyez sur un bouton ci-dessous.")
     CONSENT_REFUSED = N_(
         "D'accord, je ne garde rien sur vous. Vous pouvez aussi voir un adulte-relais sans ce service, "
@@ -254,5 +264,5 @@ def __getattr__(name: str) -> Any:
 def french(name: str) -> str:
     """The French reference of `texts.NAME`, whatever the language of the turn."""
     value = getattr(French, name)
-    assert isinstance(value, str)
+    assert isinstance(value, str)  # noqa: S101 - narrows the type, not a check
     return value

@@ -419,9 +419,13 @@ class EmulatorClient:
         description: str | None = None,
         retry_after: int | None = None,
         times: int = 1,
+        delay: float = 0.0,
     ) -> dict[str, Any]:
-        """Make the next ``times`` calls of ``method`` (``"*"`` = any) fail with ``error_code``."""
+        """Make the next ``times`` calls of ``method`` (``"*"`` = any) fail with ``error_code``; with ``delay``,
+        held that many seconds first (``error_code=0``: then carried out, a slow Telegram)."""
         body: dict[str, Any] = {"method": method, "error_code": error_code, "times": times}
+        if delay:
+            body["delay"] = delay
         if chat_id is not None:
             body["chat_id"] = chat_id
         if description is not None:
@@ -435,6 +439,14 @@ class EmulatorClient:
 
     async def stats(self) -> dict[str, Any]:
         return await self.request("GET", "/control/stats")
+
+    async def inject(self, update: dict[str, Any], *, token: str | None = None) -> dict[str, Any]:
+        """Queue a raw Telegram Update as it is (any type, any chat; see ``sandbox/emulator/inject.py``):
+        returns ``{update_id, seq, update}``, the update as queued (numbered by the emulator)."""
+        body: dict[str, Any] = {"update": update}
+        if token is not None:
+            body["token"] = token
+        return await self.request("POST", "/control/inject", json=body)
 
     async def commands(self, user_id: int | None = None) -> list[dict[str, str]]:
         """The bot's commands (the last setMyCommands list, or those a given user sees)."""

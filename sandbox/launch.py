@@ -61,7 +61,7 @@ def launch_outreach(workdir: Path, *, env: dict[str, str] | None = None, timeout
         None if child_env.get("TELEGRAM_BOT_TOKEN") else f"http://127.0.0.1:{child_env['OUTREACH_SANDBOX_PORT']}"
     )
     log = workdir / "outreach-run.log"
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # noqa: S603 - fixed argv: our own `outreach run`
         [str(Path(sys.executable).parent / "outreach"), "run"],
         cwd=PROJECT_ROOT,
         env=child_env,

@@ -22,6 +22,7 @@ fi
 .venv/bin/ruff check . || exit 1
 .venv/bin/lint-imports --no-cache || { echo "[test] import contracts broken (pyproject.toml, docs/architecture.md)" >&2; exit 1; }
 .venv/bin/python scripts/catalogue.py check || { echo "[test] message catalogue incomplete (docs/i18n.md)" >&2; exit 1; }
+.venv/bin/python scripts/audit.py || { echo "[test] dependency audit failed (security/pip-audit-allowlist.toml, docs/security.md)" >&2; exit 1; }
 .venv/bin/python -m pytest "$@"
 code=$?
 echo "[test] finished in $((SECONDS - start)) s (pytest exit $code)" >&2

@@ -16,7 +16,14 @@ def main() -> None:
         sys.exit(f"OUTREACH_RASA_TOKEN is missing or shorter than {MINIMUM_LENGTH} characters: Rasa not started")
     from rasa.__main__ import main as rasa_main
 
-    sys.argv = ["rasa", *sys.argv[1:], "--auth-token", token]
+    from serving import speedups
+
+    speedups.install()
+
+    from serving import turns
+
+    turns.install()  # a turn that cannot reach the action server is not saved, and retried by the service
+    sys.argv = ["rasa", *sys.argv[1:], f"--auth-token={token}"]  # "=": a token may begin with "-"
     rasa_main()
 
 

@@ -125,13 +125,23 @@ def _within(session: Session, kind: str, sent_at: dict[int, dt.datetime], now: d
     return found
 
 
+def _was_sent(session: Session, delivery: CampaignDelivery) -> bool:
+    """The campaign message of this delivery reached Telegram (a forged button cannot click an unsent one)."""
+    if delivery.status != DeliveryStatus.queued or delivery.outbox_key is None:
+        return False
+    sent = session.execute(
+        select(col(OutboxMessage.status)).where(col(OutboxMessage.idempotency_key) == delivery.outbox_key)
+    ).scalar()
+    return sent == OutboxStatus.sent
+
+
 def record_click(uow: UnitOfWork, clock: Clock, *, delivery_id: int, button: str, resident_id: int) -> bool:
     """A resident pressed a button of their campaign message: the first press is kept on the delivery,
     every press is an Event `campaign_click`. False (nothing recorded) when the delivery is not theirs,
     or the button is not one of that campaign's."""
     session = uow.session
     delivery = session.get(CampaignDelivery, delivery_id)
-    if delivery is None or delivery.resident_id != resident_id:
+    if delivery is None or delivery.resident_id != resident_id or not _was_sent(session, delivery):
         return False
     campaign = session.get(Campaign, delivery.campaign_id)
     if campaign is None or button not in campaign.buttons:

@@ -7,6 +7,7 @@
     booking.py    seed-demo, permanence list|add|close
     stats.py      stats
     campaign.py   campaign create|start|pause|resume|cancel|status|list
+    resident.py   resident export|erase (a resident's rights, on request)
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 
 import typer
 
-from outreach.cli import booking, campaign, screening, service, staff, stats
+from outreach.cli import booking, campaign, resident, screening, service, staff, stats
 from outreach.cli.common import prepare_database
 
 __all__ = ["app", "main", "prepare_database"]
@@ -36,6 +37,7 @@ app.add_typer(service.nlu_app, name="nlu")
 app.add_typer(staff.staff_app, name="staff")
 app.add_typer(booking.permanence_app, name="permanence")
 app.add_typer(campaign.campaign_app, name="campaign")
+app.add_typer(resident.resident_app, name="resident")
 
 
 def main() -> None:

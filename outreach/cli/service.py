@@ -42,7 +42,7 @@ def nlu_parse(
 ) -> None:
     """Read one message per line on stdin; write one JSON object per line (text, intent, confidence, entities)."""
     model = rasa_model.train(quiet=True)
-    code = subprocess.call(
+    code = subprocess.call(  # noqa: S603 - fixed argv: the Rasa venv's python and our parse.py
         [str(rasa_model.RASA_VENV / "bin" / "python"), str(rasa_model.NLU_DIR / "parse.py"), "--model", str(model)]
         + (["--ranking"] if ranking else []),
         env=rasa_model.rasa_env(),

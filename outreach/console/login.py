@@ -20,10 +20,15 @@ from outreach.console.shared import (
     CsrfDep,
     StateDep,
     UowDep,
-    local_time,
     render,
 )
 from outreach.services import console_accounts as accounts
+
+LOGIN_REFUSED = (
+    f"Identifiant ou mot de passe incorrect. Après {accounts.LOCK_AFTER} erreurs, un compte est bloqué "
+    f"{int(accounts.LOCK_FOR.total_seconds() // 60)} minutes : vous pouvez aussi recevoir un lien sur Telegram."
+)
+
 
 router = APIRouter()
 
@@ -84,11 +89,8 @@ def login(
     result = accounts.check_login(uow, console.clock, identifiant, mot_de_passe)
     if result.staff_id is not None:
         return _logged_in(request, uow, console.clock, result.staff_id, suite)
-    if result.locked_until is not None:
-        until = local_time(result.locked_until, console.tz, "%H:%M")
-        error = f"Trop d'essais : ce compte est bloqué jusqu'à {until}. Vous pouvez recevoir un lien sur Telegram."
-    else:
-        error = "Identifiant ou mot de passe incorrect."
+    # one answer for a wrong password, an unknown login and a locked account: nobody learns which logins exist
+    error = LOGIN_REFUSED
     return _login_page(request, status_code=401, error=error, identifiant=identifiant[:64], suite=_safe_next(suite))
 
 

@@ -29,6 +29,15 @@ log = logging.getLogger("outreach.console")
 ERROR_TITLES = {403: "Accès refusé", 404: "Page introuvable"}
 
 
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
 def _error_page(request: Request, status_code: int, message: str | None) -> Response:
     return render(
         request, "error.html", None, status_code=status_code,
@@ -46,20 +55,18 @@ def create_app(engine: Engine, clock: Clock, settings: Settings) -> FastAPI:
     secure = settings.effective_console_url.startswith("https://")
     app.state.secure_cookies = secure
 
-    @app.middleware("http")
-    async def _headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-        )
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        if request.url.path != "/static":
+    def secured(request: Request, response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if secure:  # behind https only: browsers then refuse plain http for a year
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if not request.url.path.startswith("/static/"):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+    @app.middleware("http")
+    async def _headers(request: Request, call_next: Any) -> Response:
+        return secured(request, await call_next(request))
 
     @app.exception_handler(NeedLogin)
     async def _login(request: Request, exc: NeedLogin) -> Response:
@@ -86,8 +93,10 @@ def create_app(engine: Engine, clock: Clock, settings: Settings) -> FastAPI:
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Response:
+        """Starlette answers an unexpected error outside the middlewares: the headers are added here too."""
         log.error("console: %s on %s %s", type(exc).__name__, request.method, request.url.path)
-        return render(request, "error.html", None, status_code=500, title="Erreur",
+        page = render(request, "error.html", None, status_code=500, title="Erreur",
                       message="Un problème est survenu de notre côté ; rien n'a été perdu. Réessayez dans un instant.")
+        return secured(request, page)
 
     return app

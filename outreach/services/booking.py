@@ -218,7 +218,7 @@ def _generate(
     days = _days(start, end, tz)
     for item in perms:
         perm, lieu = item.permanence, item.lieu
-        assert perm.id is not None
+        assert perm.id is not None  # noqa: S101 - narrows the type, not a check
         own_closures = [c for c in closures if c.permanence_id == perm.id or c.lieu_id == lieu.id]
         step = dt.timedelta(minutes=perm.slot_minutes)
         for day in days:
@@ -398,7 +398,7 @@ def _used_seats(session: Session, permanence_id: int, starts_at: dt.datetime) ->
 
 def _take_seat(session: Session, appointment: Appointment, perm: Permanence) -> bool:
     """Insert the seat row of a new appointment; False when no seat is left, _SeatConflict on a race."""
-    assert appointment.id is not None and perm.id is not None
+    assert appointment.id is not None and perm.id is not None  # noqa: S101 - narrows the type, not a check
     used = _used_seats(session, perm.id, appointment.starts_at)
     free = [n for n in range(perm.capacity) if n not in used]
     if not free:
@@ -434,7 +434,7 @@ def _check_resident(session: Session, resident_id: int, starts_at: dt.datetime, 
     booked = [a for a in booked if a.id != ignore]
     for other in booked:
         if other.starts_at < ends_at and other.ends_at > starts_at:
-            assert other.id is not None
+            assert other.id is not None  # noqa: S101 - narrows the type, not a check
             raise AlreadyBooked(other.id)
     if len(booked) >= MAX_UPCOMING:
         raise NotAllowed(f"at most {MAX_UPCOMING} appointments at once")
@@ -445,7 +445,7 @@ def _new_appointment(session: Session, now: dt.datetime, resident: Resident, ite
                      topic: str | None, channel: AppointmentChannel, notes: str | None,
                      replaces: int | None = None) -> Appointment | None:
     perm = item.permanence
-    assert resident.id is not None and perm.id is not None
+    assert resident.id is not None and perm.id is not None  # noqa: S101 - narrows the type, not a check
     appointment = Appointment(
         resident_id=resident.id,
         permanence_id=perm.id,
@@ -496,7 +496,7 @@ def _enqueue_reminders(uow: UnitOfWork, now: dt.datetime, appointment: Appointme
                        resident: Resident, tz: ZoneInfo) -> None:
     if resident.opted_out_at is not None or resident.unreachable_at is not None:
         return
-    assert appointment.id is not None
+    assert appointment.id is not None  # noqa: S101 - narrows the type, not a check
     telephone = appointment.channel == AppointmentChannel.telephone
     common = {
         "chat_id": resident.chat_id,
@@ -576,11 +576,11 @@ def book(
     def attempt() -> Appointment | None:
         current = _load(session, permanence_ids=[permanence_id])[0]
         person = session.get(Resident, resident_id)
-        assert person is not None
+        assert person is not None  # noqa: S101 - narrows the type, not a check
         appointment = _new_appointment(session, now, person, current, starts_at, topic, channel, notes)
         if appointment is None:
             return None
-        assert appointment.id is not None
+        assert appointment.id is not None  # noqa: S101 - narrows the type, not a check
         _enqueue_reminders(uow, now, appointment, current, person, tz)
         _notify_staff(
             uow, now, current.staff, f"appt:{appointment.id}:staff:booked",
@@ -625,7 +625,7 @@ def _release_seat(session: Session, appointment_id: int) -> None:
 
 
 def _cancel_rows(uow: UnitOfWork, now: dt.datetime, appointment: Appointment, *, by: str) -> None:
-    assert appointment.id is not None
+    assert appointment.id is not None  # noqa: S101 - narrows the type, not a check
     appointment.status = AppointmentStatus.cancelled
     appointment.cancelled_by = by
     appointment.status_at = now
@@ -666,7 +666,7 @@ def cancel(
     late = by == "resident" and appointment.starts_at - now < RESIDENT_CANCEL_LIMIT
     resident = session.get(Resident, appointment.resident_id)
     _cancel_rows(uow, now, appointment, by=by)
-    assert appointment.id is not None
+    assert appointment.id is not None  # noqa: S101 - narrows the type, not a check
     told = False
     if by == "resident":
         told = _notify_staff(
@@ -745,7 +745,7 @@ def reschedule(
     def attempt() -> Appointment | None:
         previous = session.get(Appointment, appointment_id)
         person = session.get(Resident, resident_id)
-        assert previous is not None and person is not None and previous.id is not None
+        assert previous is not None and person is not None and previous.id is not None  # noqa: S101 - type narrowing
         before = _load_any(session, previous.permanence_id)
         current = _load(session, permanence_ids=[permanence_id])[0]
         _cancel_rows(uow, now, previous, by="resident")
@@ -754,7 +754,7 @@ def reschedule(
         )
         if appointment is None:
             return None
-        assert appointment.id is not None
+        assert appointment.id is not None  # noqa: S101 - narrows the type, not a check
         _enqueue_reminders(uow, now, appointment, current, person, tz)
         text = texts.staff_rescheduled(before=previous.starts_at, after=starts_at, place=current.lieu.name,
                                        resident=person.first_name, tz=tz)
@@ -776,7 +776,7 @@ def reschedule(
         raise SlotTaken(_alternatives(uow, clock, resident, items[0], topic, tz), reason="full")
     uow.commit()
     previous = session.get(Appointment, appointment_id)
-    assert previous is not None
+    assert previous is not None  # noqa: S101 - narrows the type, not a check
     return RescheduleOutcome(new, previous, late=late)
 
 
@@ -808,7 +808,7 @@ def mark(
         raise NotAllowed("the appointment has not started yet")
     if appointment.status == status:
         return appointment
-    assert appointment.id is not None
+    assert appointment.id is not None  # noqa: S101 - narrows the type, not a check
     before = AppointmentStatus(appointment.status)
     appointment.status, appointment.status_at = status, now
     if notes:

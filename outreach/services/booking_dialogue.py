@@ -180,7 +180,7 @@ def choose(
                 channel=channel,
                 tz=tz,
             )
-        assert appointment.id is not None
+        assert appointment.id is not None  # noqa: S101 - narrows the type, not a check
         lieu = _lieu(uow, appointment.permanence_id)
         filename, ics = booking.calendar_file(uow, appointment.id, resident_id, tz=tz)
         view = next(v for v in booking.upcoming(uow, clock, resident_id) if v.id == appointment.id)

@@ -360,12 +360,16 @@ def create_permanence(uow: UnitOfWork, clock: Clock, scope: StaffScope, *, relay
     place = uow.session.get(Lieu, lieu_id)
     if place is None or not scope.can_see(place.territory_id):
         raise Refused("Lieu inconnu sur votre territoire.")
+    relay = uow.session.get(Staff, staff_id)
+    if relay is None or not relay.active or not scope.can_see(relay.territory_id):
+        # the same answer for an unknown id and a person of another territory: nothing of theirs shows
+        raise Refused("Adulte-relais inconnu sur votre territoire.")
     created = permanences.add_permanence(
         uow, clock, staff_id=staff_id, lieu_id=lieu_id, weekday=weekday, start=_clock_time(start),
         end=_clock_time(end), slot_minutes=slot_minutes, capacity=capacity,
         topics=permanences.parse_topics(",".join(topics)), actor=scope.actor,
     )
-    assert created.id is not None
+    assert created.id is not None  # noqa: S101 - narrows the type, not a check
     return created.id
 
 
@@ -390,7 +394,7 @@ def edit_permanence(uow: UnitOfWork, clock: Clock, scope: StaffScope, permanence
     _audit(uow, clock, scope, "permanence_edit", f"permanence:{perm.id}", capacity=capacity, slot=slot_minutes,
            active=perm.active)
     uow.commit()
-    assert perm.id is not None
+    assert perm.id is not None  # noqa: S101 - narrows the type, not a check
     return perm.id
 
 

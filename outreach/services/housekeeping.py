@@ -6,10 +6,12 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, delete, select
 
 from db.engine import UnitOfWork
 from db.models import ButtonToken, Resident
+from outreach import rasa_store
 from outreach.clock import Clock
 from outreach.services import residents
 
@@ -36,5 +38,26 @@ def run_daily(new_uow: Callable[[], UnitOfWork], clock: Clock) -> dict[str, int]
     for resident_id in stale:
         with new_uow() as uow:
             residents.erase(uow, clock, resident_id)
-    log.info("housekeeping: %s spent buttons, %s inactive residents erased", spent, len(stale))
-    return {"buttons": spent or 0, "residents": len(stale)}
+    conversations = forget_conversations(new_uow)
+    log.info(
+        "housekeeping: %s spent buttons, %s inactive residents erased, %s conversations deleted from Rasa's store",
+        spent, len(stale), conversations,
+    )
+    return {"buttons": spent or 0, "residents": len(stale), "conversations": conversations}
+
+
+def forget_conversations(new_uow: Callable[[], UnitOfWork]) -> int:
+    """Rasa's tracker store keeps no conversation of a resident we no longer have (erased today, or an
+    erasure that could not reach the store at the time): outreach/rasa_store.py."""
+    with new_uow() as uow:
+        database_url = uow.session.get_bind().url
+
+    def known() -> set[str]:
+        with new_uow() as uow:
+            return set(uow.session.exec(select(Resident.public_id)).all())
+
+    try:
+        return rasa_store.forget_others(database_url, known)
+    except SQLAlchemyError as exc:
+        log.warning("housekeeping: Rasa's tracker store unreachable (%s)", type(exc).__name__)
+        return 0

@@ -22,6 +22,9 @@ _HOURS = re.compile(r"^\s*(\d{1,2})\s*(?:h|:)\s*(\d{2})?\s*-\s*(\d{1,2})\s*(?:h|
 _ENGLISH = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
 
+MAX_CLOSURE_DAYS = 366  # longer: the permanence is deactivated instead (and dates near 9999 overflow)
+
+
 class PermanenceError(ValueError):
     """A wrong argument, with a message that says what to give instead."""
 
@@ -201,6 +204,8 @@ def close(
         raise PermanenceError("donnez --permanence ou --lieu (un seul des deux)")
     if last_day < first_day:
         raise PermanenceError("--to doit être le même jour que --from ou après")
+    if (last_day - first_day).days > MAX_CLOSURE_DAYS:
+        raise PermanenceError(f"une fermeture dure au plus {MAX_CLOSURE_DAYS} jours ; sinon, désactivez la permanence")
     session = uow.session
     if permanence_id is not None and session.get(Permanence, permanence_id) is None:
         raise PermanenceError(f"pas de permanence n° {permanence_id} (voir : outreach permanence list)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import secrets
@@ -10,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import col, delete, select, update
+from sqlmodel import col, delete, or_, select, update
 
 from db.engine import UnitOfWork
 from db.models import (
@@ -21,19 +22,22 @@ from db.models import (
     Commune,
     Event,
     Handoff,
+    HandoffStatus,
     OutboxMessage,
     OutboxStatus,
     Quartier,
     Resident,
     Screening,
     ScreeningRight,
+    Staff,
 )
-from outreach import i18n, options
+from outreach import i18n, options, texts
 from outreach.clock import Clock
+from outreach.i18n import N_
 from outreach.replies import Button
 from outreach.services import screenings
 
-CONSENT_VERSION = "2026-11"
+CONSENT_VERSION = texts.CONSENT_VERSION  # the version of the consent text residents accept now
 BUTTON_LIFETIME = dt.timedelta(days=7)
 # An opt-out within this time after a campaign message is counted as that campaign's (outreach/stats.py).
 CAMPAIGN_OPT_OUT_WINDOW = dt.timedelta(days=7)
@@ -46,11 +50,18 @@ class ResidentView:
     id: int
     public_id: str
     first_name: str | None
-    consented: bool
+    consented: bool  # accepted the consent text of now (CONSENT_VERSION)
     refused: bool
     opted_out: bool
     language: str = "fr"  # what the bot speaks to them (outreach/i18n.py)
     language_confirmed: bool = False
+    # accepted an older version of the consent text: asked again at their next message, and until they answer
+    # the chat counts them as not consented (their data stays, their rights too: /donnees, "d:" buttons)
+    consent_outdated: bool = False
+
+
+def _outdated(resident: Resident) -> bool:
+    return resident.consent_at is not None and resident.consent_version != CONSENT_VERSION
 
 
 def _view(resident: Resident) -> ResidentView:
@@ -59,12 +70,20 @@ def _view(resident: Resident) -> ResidentView:
         id=resident.id,
         public_id=resident.public_id,
         first_name=resident.first_name,
-        consented=resident.consent_at is not None,
+        consented=resident.consent_at is not None and not _outdated(resident),
         refused=resident.consent_at is None and resident.consent_refused_at is not None,
         opted_out=resident.opted_out_at is not None,
         language=i18n.supported(resident.language) or i18n.DEFAULT,
         language_confirmed=resident.language_confirmed_at is not None,
+        consent_outdated=_outdated(resident),
     )
+
+
+def _in_case(uow: UnitOfWork, resident_id: int) -> bool:
+    found = uow.session.exec(
+        select(Handoff.id).where(Handoff.resident_id == resident_id, Handoff.status != HandoffStatus.closed)
+    ).first()
+    return found is not None
 
 
 def _get(uow: UnitOfWork, telegram_user_id: int) -> Resident | None:
@@ -72,7 +91,10 @@ def _get(uow: UnitOfWork, telegram_user_id: int) -> Resident | None:
 
 
 def find(uow: UnitOfWork, clock: Clock, telegram_user_id: int, *, touch: bool = True) -> ResidentView | None:
-    """The resident behind a Telegram account, if known; marks them as seen."""
+    """The resident behind a Telegram account, if known; marks them as seen.
+
+    A resident who accepted an older version of the consent text is not `consented` (the chat asks again), except
+    while a case is open: the conversation with the adulte-relais is not cut, they are asked once it is closed."""
     resident = _get(uow, telegram_user_id)
     if resident is None:
         return None
@@ -82,7 +104,25 @@ def find(uow: UnitOfWork, clock: Clock, telegram_user_id: int, *, touch: bool = 
             resident.last_seen_at = now
             uow.session.add(resident)
             uow.commit()
-    return _view(resident)
+    view = _view(resident)
+    if view.consent_outdated and _in_case(uow, view.id):
+        return dataclasses.replace(view, consented=True)
+    return view
+
+
+def ask_consent_again(uow: UnitOfWork, clock: Clock, telegram_user_id: int) -> tuple[bool, str] | None:
+    """The consent question is about to be shown: for a resident who accepted an older version of the consent
+    text (and has no open case), (whether this version was already shown to them, their language), and this
+    version is recorded as shown. None for anyone else: unknown, refused, up to date."""
+    resident = _get(uow, telegram_user_id)
+    if resident is None or resident.id is None or not _outdated(resident) or _in_case(uow, resident.id):
+        return None
+    shown = resident.consent_asked_version == CONSENT_VERSION
+    if not shown:
+        resident.consent_asked_version = CONSENT_VERSION
+        uow.session.add(resident)
+        uow.commit()
+    return shown, i18n.supported(resident.language) or i18n.DEFAULT
 
 
 def get(uow: UnitOfWork, resident_id: int) -> ResidentView | None:
@@ -106,9 +146,15 @@ def record_consent(
     first_name: str | None,
     language: str | None,
 ) -> ResidentView:
-    """Store the answer to the consent question. A refusal keeps nothing but the refusal itself."""
+    """Store the answer to the consent question (of version CONSENT_VERSION). A refusal keeps nothing but the
+    refusal itself: a resident who had accepted before (an older version, or the same one) withdraws their consent,
+    and everything stored about them is erased as by /donnees (`erase`), their refusal kept under a new id."""
     now = clock.now()
     resident = _get(uow, telegram_user_id)
+    if resident is not None and not accepted and resident.consent_at is not None:
+        _erase(uow, clock, resident, reason="consent_refused")
+        uow.session.flush()  # the old row goes before the new one takes its Telegram id
+        resident = None
     if resident is None:
         resident = Resident(
             public_id=uuid.uuid4().hex, telegram_user_id=telegram_user_id, chat_id=chat_id, created_at=now
@@ -119,6 +165,7 @@ def record_consent(
         resident.first_name = options.plain_text(first_name or "")[:64] or None  # no right-to-left override
         resident.language = i18n.supported(language) or i18n.DEFAULT
         resident.consent_version = CONSENT_VERSION
+        resident.consent_asked_version = None
         resident.consent_at = now
         resident.consent_refused_at = None
         resident.last_seen_at = now
@@ -140,6 +187,7 @@ def record_consent(
         resident.language = None
         resident.consent_at = None
         resident.consent_version = None
+        resident.consent_asked_version = None
         resident.consent_refused_at = now
         uow.session.add(resident)
     uow.commit()
@@ -368,17 +416,63 @@ def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def export(uow: UnitOfWork, clock: Clock, resident_id: int) -> dict[str, Any]:
-    """Everything stored about a resident, in a readable structure (right of access)."""
+# What a staff member did with a resident's file (audit_log rows "staff:<id>" → "resident:<public id>"), as the
+# export says it to the resident; any other audited access is ACCESS_OTHER.
+ACCESSES = {
+    "handoff_card": N_("a reçu votre demande"),
+    "handoff_claim": N_("a pris votre demande"),
+    "handoff_view": N_("a lu votre demande"),
+    "handoff_note": N_("a écrit une note sur votre demande"),
+    "console_view_resident": N_("a ouvert votre fiche"),
+}
+ACCESS_OTHER = N_("a consulté votre dossier")
+STAFF_ROLES = {
+    "relay": N_("adulte-relais"),
+    "coordinator": N_("responsable de l'équipe"),
+    "admin": N_("administration du service"),
+}
+
+
+def staff_accesses(uow: UnitOfWork, public_id: str) -> list[dict[str, Any]]:
+    """Who in the team accessed the resident's file, and when (from the audit log, oldest first): the date, the
+    staff member's first name and role, what they did; never their Telegram id nor their staff id."""
+    rows = uow.session.exec(
+        select(AuditLog)
+        .where(AuditLog.subject == f"resident:{public_id}", col(AuditLog.actor).startswith("staff:"))
+        .order_by(col(AuditLog.at), col(AuditLog.id))
+    ).all()
+    ids = {int(number) for row in rows if (number := row.actor.removeprefix("staff:")).isdigit()}
+    members = {m.id: m for m in uow.session.exec(select(Staff).where(col(Staff.id).in_(ids))).all()} if ids else {}
+    accesses = []
+    for row in rows:
+        number = row.actor.removeprefix("staff:")
+        member = members.get(int(number)) if number.isdigit() else None
+        role = STAFF_ROLES.get(str(member.role)) if member is not None else None
+        accesses.append(
+            {
+                "le": _iso(row.at),
+                "prenom": member.first_name if member is not None else None,
+                "role": i18n._(role) if role else None,
+                "quoi": i18n._(ACCESSES.get(row.action, ACCESS_OTHER)),
+            }
+        )
+    return accesses
+
+
+def export(uow: UnitOfWork, clock: Clock, resident_id: int, *, actor: str | None = None) -> dict[str, Any]:
+    """Everything stored about a resident, in a readable structure (right of access). Audited: by the resident, or
+    by `actor` (a request handled by staff: "cli")."""
     resident = uow.session.get(Resident, resident_id)
     if resident is None:
         return {}
     quartier = uow.session.get(Quartier, resident.quartier_id) if resident.quartier_id else None
     outbox = uow.session.exec(select(OutboxMessage).where(OutboxMessage.resident_id == resident_id)).all()
+    accesses = staff_accesses(uow, resident.public_id)  # before this export's own audit row (a resident's)
     now = clock.now()
     uow.session.add(
         AuditLog(
-            at=now, actor=f"resident:{resident.public_id}", action="export", subject=f"resident:{resident.public_id}"
+            at=now, actor=actor or f"resident:{resident.public_id}", action="export",
+            subject=f"resident:{resident.public_id}",
         )
     )
     uow.commit()
@@ -401,6 +495,7 @@ def export(uow: UnitOfWork, clock: Clock, resident_id: int) -> dict[str, Any]:
                 "par_telephone": a.channel == "telephone",
                 "sujet": a.topic,
                 "statut": str(a.status),
+                "note": a.notes,  # written by the adulte-relais when marking the appointment
             }
             for a in uow.session.exec(select(Appointment).where(Appointment.resident_id == resident_id)).all()
         ],
@@ -415,14 +510,15 @@ def export(uow: UnitOfWork, clock: Clock, resident_id: int) -> dict[str, Any]:
             }
             for h in uow.session.exec(select(Handoff).where(Handoff.resident_id == resident_id)).all()
         ],
+        "acces_de_l_equipe": accesses,
     }
 
 
-def export_json(uow: UnitOfWork, clock: Clock, resident_id: int) -> bytes:
-    return json.dumps(export(uow, clock, resident_id), ensure_ascii=False, indent=2).encode("utf-8")
+def export_json(uow: UnitOfWork, clock: Clock, resident_id: int, *, actor: str | None = None) -> bytes:
+    return json.dumps(export(uow, clock, resident_id, actor=actor), ensure_ascii=False, indent=2).encode("utf-8")
 
 
-def erase(uow: UnitOfWork, clock: Clock, resident_id: int) -> str | None:
+def erase(uow: UnitOfWork, clock: Clock, resident_id: int, *, reason: str | None = None) -> str | None:
     """Right to erasure: deletes the resident and everything linked; statistics keep anonymous counts.
 
     Returns the public id that was erased (to clear Rasa's conversation), or None.
@@ -430,10 +526,31 @@ def erase(uow: UnitOfWork, clock: Clock, resident_id: int) -> str | None:
     resident = uow.session.get(Resident, resident_id)
     if resident is None:
         return None
-    public_id = resident.public_id
+    public_id = _erase(uow, clock, resident, reason=reason)
+    uow.commit()
+    return public_id
+
+
+# Outbox rows about a resident's case or appointment that are addressed to staff (no resident_id: the card with
+# the resident's context, their relayed words, the notices): their keys, by case id / appointment id.
+CASE_KEYS = ("card:{id}:%", "card-edit:{id}:%", "alert:{id}:%", "relay:_:{id}:%", "claimed:{id}", "satisfaction:{id}",
+             "ended:{id}:%", "transfer:{id}:%")  # fmt: skip
+APPOINTMENT_KEYS = ("appt:{id}:%",)
+
+
+def _erase(uow: UnitOfWork, clock: Clock, resident: Resident, *, reason: str | None = None) -> str:
+    """`erase` without the commit: the resident's rows go (their cases, appointments and campaign deliveries by
+    the database's ON DELETE CASCADE), with the outbox rows about them sent to staff; events stay, anonymous."""
+    assert resident.id is not None
+    resident_id, public_id = resident.id, resident.public_id
     session = uow.session
+    cases = session.exec(select(Handoff.id).where(Handoff.resident_id == resident_id)).all()
+    appointments = session.exec(select(Appointment.id).where(Appointment.resident_id == resident_id)).all()
+    keys = [pattern.format(id=case) for case in cases for pattern in CASE_KEYS]
+    keys += [pattern.format(id=appointment) for appointment in appointments for pattern in APPOINTMENT_KEYS]
     session.exec(delete(ButtonToken).where(col(ButtonToken.resident_id) == resident_id))
-    session.exec(delete(OutboxMessage).where(col(OutboxMessage.resident_id) == resident_id))
+    about_them = [col(OutboxMessage.idempotency_key).like(key) for key in keys]
+    session.exec(delete(OutboxMessage).where(or_(col(OutboxMessage.resident_id) == resident_id, *about_them)))
     session.exec(delete(ScreeningRight).where(col(ScreeningRight.resident_id) == resident_id))
     session.exec(delete(Screening).where(col(Screening.resident_id) == resident_id))
     for event in session.exec(select(Event).where(Event.resident_id == resident_id)).all():
@@ -441,9 +558,14 @@ def erase(uow: UnitOfWork, clock: Clock, resident_id: int) -> str | None:
         session.add(event)
     session.delete(resident)
     session.add(
-        AuditLog(at=clock.now(), actor=f"resident:{public_id}", action="erase", subject=f"resident:{public_id}")
+        AuditLog(
+            at=clock.now(),
+            actor=f"resident:{public_id}",
+            action="erase",
+            subject=f"resident:{public_id}",
+            detail={"reason": reason} if reason else {},
+        )
     )
-    uow.commit()
     return public_id
 
 

@@ -86,7 +86,7 @@ def add(
     )
     uow.session.add(screening)
     uow.session.flush()
-    assert screening.id is not None
+    assert screening.id is not None  # noqa: S101 - narrows the type, not a check
     for right in result.rights:
         uow.session.add(
             ScreeningRight(
@@ -142,7 +142,7 @@ def add(
         )
     )
     uow.session.flush()
-    assert screening.id is not None
+    assert screening.id is not None  # noqa: S101 - narrows the type, not a check
     return screening.id
 
 

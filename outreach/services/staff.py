@@ -52,7 +52,7 @@ class StaffView:
 
 
 def _view(staff: Staff) -> StaffView:
-    assert staff.id is not None
+    assert staff.id is not None  # noqa: S101 - narrows the type, not a check
     return StaffView(
         id=staff.id,
         first_name=staff.first_name,
@@ -194,10 +194,11 @@ def find(uow: UnitOfWork, telegram_user_id: int) -> StaffView | None:
 
 def account_state(uow: UnitOfWork, telegram_user_id: int) -> str | None:
     """ "active" or "disabled" for a staff account on that Telegram account, None for anyone else."""
-    staff = uow.session.exec(select(Staff).where(Staff.telegram_user_id == telegram_user_id)).first()
-    if staff is None:
+    # asked for every update (a filter of the handlers): one column, no entity loaded
+    active = uow.session.exec(select(Staff.active).where(Staff.telegram_user_id == telegram_user_id)).first()
+    if active is None:
         return None
-    return "active" if staff.active else "disabled"
+    return "active" if active else "disabled"
 
 
 def get(uow: UnitOfWork, staff_id: int) -> StaffView | None:

@@ -3,6 +3,7 @@ file downloads, the control API (``/control/...``) and the sandbox page (``/``).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import time
@@ -15,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from sandbox.emulator.inject import InjectMixin
 from sandbox.emulator.messages import MessagesMixin
 from sandbox.emulator.observe import ObserveMixin
 from sandbox.emulator.people import PeopleMixin
@@ -26,7 +28,7 @@ from sandbox.emulator.state import ControlHandler, Handler
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
-class BotApiEmulator(MessagesMixin, PeopleMixin, SettingsMixin, ObserveMixin):
+class BotApiEmulator(InjectMixin, MessagesMixin, PeopleMixin, SettingsMixin, ObserveMixin):
     """In-memory Telegram: bots (by token), users, private chats, updates, events.
 
     ``app`` is the Starlette application serving the Bot API (``/bot<token>/<method>``),
@@ -85,7 +87,11 @@ class BotApiEmulator(MessagesMixin, PeopleMixin, SettingsMixin, ObserveMixin):
                 raise ApiError(404, "Not Found")
             fault = self._take_fault(name, params)
             if fault is not None:
-                raise fault
+                if fault.delay > 0:
+                    await asyncio.sleep(fault.delay)  # a slow Telegram (the client may time out meanwhile)
+                error = self._fault_error(fault)
+                if error is not None:
+                    raise error
             result = await entry[1](bot, params, files)
             response = JSONResponse({"ok": True, "result": result})
         except ApiError as exc:
@@ -139,6 +145,7 @@ class BotApiEmulator(MessagesMixin, PeopleMixin, SettingsMixin, ObserveMixin):
             *self._files_controls(),
             *self._settings_controls(),
             *self._updates_controls(),
+            *self._inject_controls(),
         ]
         routes = [
             Route("/", self._page, methods=["GET"]),

@@ -1,6 +1,8 @@
 """The failures the emulator imposes on the bot: Telegram's rate limits (429 with ``retry_after``,
 only with ``enforce_limits=True``) and the faults a test injects through ``/control/faults``
-(any error code, for one method or ``*``, optionally one chat, a number of times)."""
+(any error code, for one method or ``*``, optionally one chat, a number of times; with ``delay`` the
+call is held that many seconds first, then fails with the error code, or without one is carried out:
+a Telegram so slow that the bot's request times out, although the message may arrive)."""
 
 from __future__ import annotations
 
@@ -81,7 +83,8 @@ class LimitsMixin(EmulatorState):
             ("/control/faults/clear", self._c_clear_faults, ["POST"]),
         ]
 
-    def _take_fault(self, method: str, params: dict[str, Any]) -> ApiError | None:
+    def _take_fault(self, method: str, params: dict[str, Any]) -> Fault | None:
+        """The fault this call meets (used up by one), or None."""
         chat = params.get("chat_id")
         chat_id = str(chat).strip() if chat is not None else None
         for fault in self.faults:
@@ -92,8 +95,15 @@ class LimitsMixin(EmulatorState):
             fault.remaining -= 1
             if fault.remaining <= 0:
                 self.faults.remove(fault)
-            return ApiError(fault.error_code, fault.description, fault.retry_after)
+            return fault
         return None
+
+    @staticmethod
+    def _fault_error(fault: Fault) -> ApiError | None:
+        """The error a fault answers with (None: a delay alone, the call then goes through)."""
+        if not fault.error_code:
+            return None
+        return ApiError(fault.error_code, fault.description, fault.retry_after)
 
     async def _c_faults(self, request: Request, body: dict[str, Any]) -> Any:
         if request.method == "GET":
@@ -101,7 +111,11 @@ class LimitsMixin(EmulatorState):
         method = str(body.get("method") or "").strip()
         if not method:
             raise ControlError(400, "'method' is required (a Bot API method name, or '*')")
-        code = self._int(body, "error_code")
+        try:
+            delay = max(0.0, float(body.get("delay") or 0.0))
+        except (TypeError, ValueError):
+            raise ControlError(400, "'delay' must be a number of seconds") from None
+        code = self._int(body, "error_code", 0 if delay > 0 else None)
         retry_after = body.get("retry_after")
         retry = int(retry_after) if retry_after is not None else (1 if code == 429 else None)
         if code == 429:
@@ -116,6 +130,7 @@ class LimitsMixin(EmulatorState):
             description=str(description),
             retry_after=retry,
             remaining=max(1, self._int(body, "times", 1)),
+            delay=delay,
         )
         self.faults.append(fault)
         return {"ok": True, "fault": fault.as_dict(), "pending": len(self.faults)}

@@ -142,6 +142,7 @@ class Fault:
     description: str
     retry_after: int | None
     remaining: int
+    delay: float = 0.0  # seconds the call is held first (a slow or timing-out Telegram); then the error, if any
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -151,4 +152,5 @@ class Fault:
             "description": self.description,
             "retry_after": self.retry_after,
             "remaining": self.remaining,
+            "delay": self.delay,
         }

@@ -4,6 +4,9 @@ CSRF on every form, sessions, roles and territories. Runs on SQLite and PostgreS
 from __future__ import annotations
 
 import datetime as dt
+import re
+import statistics
+import time
 
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
@@ -58,7 +61,7 @@ def test_five_wrong_passwords_lock_the_account_for_fifteen_minutes(client: TestC
     for _ in range(accounts.LOCK_AFTER - 1):
         assert "incorrect" in login(client, "helene", "mauvais mot de passe").text
     locked = login(client, "helene", "mauvais mot de passe")
-    assert "est bloqué jusqu" in locked.text
+    assert locked.status_code == 401 and "un compte est bloqué 15 minutes" in locked.text
     assert login(client, "helene").status_code == 401  # even the right password, while locked
     clock.advance(minutes=16)
     assert login(client, "helene").status_code == 303
@@ -231,3 +234,28 @@ async def test_a_login_link_leaves_at_night_when_resident_messages_wait(
         texts = [e["message"]["text"] for e in (await telegram.events(7002))["events"]]
         assert len(texts) == 1 and "/connexion/lien/" in texts[0]
         assert (await telegram.events(7003))["events"] == []  # the resident's reminder waits for 9:00
+
+
+def test_a_locked_account_answers_like_an_unknown_login_in_words_and_in_time(
+    client: TestClient, clock: FrozenClock
+) -> None:
+    """Finding 7: the lock message told real logins from unknown ones, and so did the time (no hashing)."""
+    for _ in range(accounts.LOCK_AFTER):
+        login(client, "helene", "mauvais mot de passe")
+
+    def timed(name: str) -> tuple[str, float]:
+        started = time.perf_counter()
+        answer = login(client, name, "encore faux")
+        return _alert(answer.text), time.perf_counter() - started
+
+    locked = [timed("helene") for _ in range(5)]
+    unknown = [timed("personne") for _ in range(5)]
+    assert {text for text, _ in locked} == {text for text, _ in unknown}  # the same words
+    slowest_refusal = statistics.median(t for _, t in unknown)
+    assert statistics.median(t for _, t in locked) > 0.5 * slowest_refusal  # both hash a password (was ~50x less)
+
+
+def _alert(page: str) -> str:
+    found = re.search(r'role="alert"[^>]*>(.*?)<', page, re.S)
+    assert found is not None
+    return found.group(1).strip()

@@ -188,7 +188,7 @@ async def test_a_forged_form_is_refused_and_a_guessed_password_locks(console: Co
     await page.context.clear_cookies()
     for _ in range(5):
         await log_in(page, console.url, "marc", "ce n'est pas le bon")
-    await expect(page.get_by_role("alert")).to_contain_text("bloqué jusqu'à")
+    await expect(page.get_by_role("alert")).to_contain_text("un compte est bloqué 15 minutes")
     await log_in(page, console.url, "marc")  # the right password does not open it now
-    await expect(page.get_by_role("alert")).to_contain_text("bloqué jusqu'à")
+    await expect(page.get_by_role("alert")).to_contain_text("un compte est bloqué 15 minutes")
     await assert_accessible(page)

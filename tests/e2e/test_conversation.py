@@ -182,7 +182,7 @@ class TestRasaDown:
     ) -> None:
         port = free_port()
         async with bot_running(
-            emulator, sqlite_engine, str(sqlite_engine.url), f"http://127.0.0.1:{port}", rasa_retry_delays=(0.2,) * 100
+            emulator, sqlite_engine, str(sqlite_engine.url), f"http://127.0.0.1:{port}", rasa_patience=30.0
         ):
             amina = await telegram.user(1001, "Amina")
             await amina.send("/start")
@@ -193,11 +193,38 @@ class TestRasaDown:
                 welcome = await amina.wait_for(lambda m: not m.edited)
             assert welcome.buttons == MENU
 
+    async def test_messages_waiting_for_rasa_are_answered_in_order_within_2_s_of_it_being_ready(
+        self, emulator: object, telegram: object, rasa_stack: RasaStack, sqlite_engine: object
+    ) -> None:
+        """Issue 15, startup: answers came up to 21 s after Rasa was back (retry delays 1, 2, 3, 5, 8, 13, 21 s)."""
+        port = free_port()
+        async with bot_running(
+            emulator, sqlite_engine, str(sqlite_engine.url), f"http://127.0.0.1:{port}", rasa_patience=60.0
+        ):
+            amina = await telegram.user(1001, "Amina")
+            await amina.send("/start")
+            question = await amina.wait_for(lambda m: texts.CONSENT_ACCEPT in m.buttons)
+            await amina.press(texts.CONSENT_ACCEPT, message=question)
+            assert (await amina.wait_for(lambda m: not m.edited)).text == texts.ONE_MOMENT
+            await amina.send("je voudrais un rendez-vous")
+            await amina.send("merci")
+            await asyncio.sleep(6)  # Rasa stays down a while: long past the old first retries (1, 2, 3 s)
+            async with tcp_forwarder(port, rasa_stack.url):
+                ready = asyncio.get_running_loop().time()
+                welcome = await amina.wait_for(lambda m: not m.edited)
+                waited = asyncio.get_running_loop().time() - ready
+                booking = await amina.wait_for(lambda m: not m.edited)
+                thanks = await amina.wait_for(lambda m: not m.edited)
+            assert waited < 2.0, f"answered {waited:.1f} s after Rasa was ready"
+            assert welcome.buttons == MENU  # then each message's answer, in the order they were written
+            assert booking.text.startswith("Question 1 sur 2") or "rendez-vous" in booking.text.lower()
+            assert thanks.text and thanks.message_id > booking.message_id > welcome.message_id
+
     async def test_resident_is_told_plainly_when_rasa_stays_down(
         self, emulator: object, telegram: object, sqlite_engine: object
     ) -> None:
         dead = f"http://127.0.0.1:{free_port()}"
-        async with bot_running(emulator, sqlite_engine, str(sqlite_engine.url), dead, rasa_retry_delays=(0.1, 0.1)):
+        async with bot_running(emulator, sqlite_engine, str(sqlite_engine.url), dead, rasa_patience=0.2):
             amina = await telegram.user(1001, "Amina")
             await amina.send("/start")
             question = await amina.wait_for(lambda m: texts.CONSENT_ACCEPT in m.buttons)

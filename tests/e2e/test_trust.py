@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import select
 
+from bot.channel import ChatGate
+from db.models import AuditLog
 from outreach import texts
 from outreach.services import residents
-from tests.conftest import BotHarness, RasaStack
+from tests.conftest import BotHarness, RasaStack, bot_running
 from tests.e2e.test_conversation import consent
 from tests.e2e.test_handoff import Team, ask_for_someone, card_of, team  # noqa: F401 - the fixture
 
@@ -86,3 +92,59 @@ class TestRasaNeedsTheToken:
             assert (await http.get("/health")).status_code == 200
             good = {"Authorization": f"Bearer {rasa_stack.token}"}
             assert (await http.get("/actions", headers=good)).status_code == 200
+
+
+async def _settled(telegram: object, harness: BotHarness, chat_id: int) -> None:
+    """Every update sent was taken by the bot and none of this chat's is being handled any more."""
+    processor = harness.application.update_processor  # type: ignore[attr-defined]
+    deadline = asyncio.get_running_loop().time() + 30
+    while asyncio.get_running_loop().time() < deadline:
+        pending = (await telegram.stats())["pending_updates"]  # type: ignore[attr-defined]
+        if not any(pending.values()) and processor.handling[chat_id] == 0:
+            return
+        await asyncio.sleep(0.05)  # polling the bot's own counters: no event to wait on
+    raise AssertionError("the bot did not settle")
+
+
+class TestFloodsOfEveryKind:
+    """Finding 4: flood control covered plain text only: 30 /aide in 2 s gave 60 replies, 30 pressed export
+    buttons 30 exports; /start, commands and buttons skipped the per-chat limit."""
+
+    async def test_thirty_commands_at_once_get_a_few_answers_and_one_warning(
+        self, bot: BotHarness, telegram: object
+    ) -> None:
+        amina = await telegram.user(1101, "Amina")  # type: ignore[attr-defined]
+        await consent(amina)
+        await amina.drain()
+        await asyncio.gather(*(amina.send("/aide") for _ in range(30)))
+        await amina.wait_for_text(texts.FLOOD[:30])
+        await _settled(telegram, bot, 1101)
+        answers = [m for m in await amina.drain() if not m.edited]
+        assert len(answers) <= 12  # was 60
+        assert sum(texts.FLOOD[:30] in m.text for m in answers) == 0  # the warning came once (awaited above)
+
+    async def test_thirty_export_presses_make_a_few_exports(self, bot: BotHarness, telegram: object) -> None:
+        amina = await telegram.user(1102, "Amina")  # type: ignore[attr-defined]
+        await consent(amina)
+        await amina.send("/donnees")
+        data = await amina.wait_for(lambda m: any(str(b.get("callback_data")).startswith("d:") for b in m.raw_buttons))
+        await asyncio.gather(*(amina.press_data(data.message_id, "d:export") for _ in range(30)))
+        await _settled(telegram, bot, 1102)
+        exports = [m for m in await amina.drain() if m.kind == "document"]
+        with bot.services.uow() as uow:
+            audited = uow.session.exec(select(AuditLog).where(AuditLog.action == "export")).all()
+        assert 1 <= len(exports) <= 6 and len(audited) <= 6  # was 30 and 30
+
+    async def test_a_start_flood_is_bounded_and_the_resident_goes_on_afterwards(
+        self, emulator: object, rasa_stack: RasaStack, sqlite_engine: Engine, telegram: object
+    ) -> None:
+        services_kw = {"gate": ChatGate(window_seconds=1.0)}
+        async with bot_running(emulator, sqlite_engine, str(sqlite_engine.url), rasa_stack.url, **services_kw) as bot:
+            amina = await telegram.user(1103, "Amina")  # type: ignore[attr-defined]
+            await consent(amina)
+            await asyncio.gather(*(amina.send("/start") for _ in range(30)))
+            await _settled(telegram, bot, 1103)
+            assert len(await amina.drain()) <= 12
+            await asyncio.sleep(1.1)  # the gate's window (1 s here) has to pass: time is what it measures
+            await amina.send("bonjour")
+            assert (await amina.next_message()).text

@@ -18,7 +18,7 @@ def _flag(argv: list[str], flag: str) -> str:
 
 
 def test_rasa_and_actions_stay_on_loopback_when_the_webhook_faces_the_internet() -> None:
-    children = _children(host="0.0.0.0", telegram_bot_token="123456:ABCdef_ghi")
+    children = _children(host="0.0.0.0", telegram_bot_token="123456:ABCdef_ghi")  # noqa: S104 - the case under test
     assert _flag(children["rasa"].argv, "--interface") == "127.0.0.1"  # type: ignore[attr-defined]
     assert _flag(children["actions"].argv, "--host") == "127.0.0.1"  # type: ignore[attr-defined]
 
