@@ -30,6 +30,7 @@ from telegram.ext import (
 from bot import conversation, language, router, staff
 from bot.channel import (
     Services,
+    acknowledge,
     ask_consent,
     consent_keyboard,
     find_resident,
@@ -38,7 +39,7 @@ from bot.channel import (
     services_of,
 )
 from bot.conversation import MENU_COMMANDS, TALK_TO_HUMAN, show_my_data, stop_proactive
-from outreach import i18n, language_id, options, texts
+from outreach import i18n, inbox, language_id, options, texts
 from outreach.config import Settings
 from outreach.replies import Button, Reply
 from outreach.services import handoffs, residents
@@ -190,25 +191,46 @@ async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 class ChatUpdateProcessor(SimpleUpdateProcessor):
-    """PTB's concurrent update processor that also counts, per chat, the updates being handled (waiting for
-    the chat's turn included): what the flood gate reads."""
+    """PTB's concurrent update processor that also writes each update down before handling it and marks it done
+    after (outreach/inbox.py: replayed after a crash, handled once when delivered twice), and counts, per chat,
+    the updates being handled (waiting for the chat's turn included): what the flood gate reads."""
 
-    def __init__(self, max_concurrent_updates: int = 256) -> None:
+    def __init__(self, services: Services, max_concurrent_updates: int = 256) -> None:
         super().__init__(max_concurrent_updates)
+        self.services = services
         self.handling: collections.Counter[int] = collections.Counter()
+        self.replaying: set[int] = set()
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        chat = update.effective_chat if isinstance(update, Update) else None
-        if chat is None:
+        if not isinstance(update, Update):
             await coroutine
             return
-        self.handling[chat.id] += 1
+        engine, now = self.services.engine, self.services.clock.now()
+        replay = update.update_id in self.replaying
+        if not replay and not await asyncio.to_thread(inbox.hold, engine, update.update_id, update.to_dict(), now):
+            coroutine.close()  # type: ignore[attr-defined]  # delivered twice: handled once
+            return
+        chat = update.effective_chat
+        if chat is not None:
+            self.handling[chat.id] += 1
         try:
             await coroutine
         finally:
-            self.handling[chat.id] -= 1
-            if self.handling[chat.id] <= 0:
-                del self.handling[chat.id]
+            if chat is not None:
+                self.handling[chat.id] -= 1
+                if self.handling[chat.id] <= 0:
+                    del self.handling[chat.id]
+        await asyncio.to_thread(inbox.done, engine, update.update_id, self.services.clock.now())
+        self.replaying.discard(update.update_id)
+
+    async def replay(self, application: Application) -> int:
+        """Handle the updates the service had taken and not finished when it stopped, in order."""
+        left = await asyncio.to_thread(inbox.unfinished, self.services.engine)
+        for payload in left:
+            update = Update.de_json(payload, application.bot)
+            self.replaying.add(update.update_id)
+            await self.process_update(update, application.process_update(update))
+        return len(left)
 
 
 async def flood_gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -223,7 +245,7 @@ async def flood_gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     if update.callback_query is not None:
         with contextlib.suppress(TelegramError):
-            await update.callback_query.answer()
+            await acknowledge(update.callback_query)
     if verdict == "warn" and update.effective_message is not None:
         with contextlib.suppress(TelegramError):
             await context.bot.send_message(chat.id, texts.FLOOD)
@@ -246,7 +268,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if isinstance(update, Update) and update.effective_chat is not None:
         if update.callback_query is not None:
             with contextlib.suppress(TelegramError):
-                await update.callback_query.answer()
+                await acknowledge(update.callback_query)
         with contextlib.suppress(TelegramError):
             await context.bot.send_message(update.effective_chat.id, texts.TECHNICAL_ERROR)
 
@@ -275,7 +297,7 @@ def build_application(services: Services) -> Application:
         .token(token.get_secret_value())
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_file_base_url)
-        .concurrent_updates(ChatUpdateProcessor())
+        .concurrent_updates(ChatUpdateProcessor(services))
         .build()
     )
     application.bot_data["services"] = services
@@ -320,6 +342,9 @@ async def running(services: Services) -> AsyncIterator[Application]:
         await asyncio.to_thread(language_id.warm)  # ~3 s once, not on the first residents' messages
         await set_menu(application)
         await application.start()
+        processor = application.update_processor
+        if isinstance(processor, ChatUpdateProcessor) and (replayed := await processor.replay(application)):
+            log.warning("%s updates taken before a stop and not finished were handled again", replayed)
         if settings.webhook_url:
             await application.updater.start_webhook(
                 listen=settings.host,

@@ -11,7 +11,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot import conversation, staff
-from bot.channel import Services, ask_consent, close_keyboard, find_resident, run, services_of
+from bot.channel import Services, acknowledge, ask_consent, close_keyboard, find_resident, run, services_of
 from outreach import campaigns, i18n
 from outreach.i18n import N_, _
 from outreach.services import booking_dialogue
@@ -33,7 +33,7 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE, delivery_i
     resident = await find_resident(services, update.effective_user.id)
     recorded = False
     if resident is not None and resident.consent_outdated and not resident.consented and button != "stop":
-        await query.answer()  # a new version of the consent text: asked first ("stop" needs no new consent)
+        await acknowledge(query)  # a new version of the consent text: asked first ("stop" needs no new consent)
         await ask_consent(update, context, first_time=False)
         return
     if resident is not None and (resident.consented or resident.consent_outdated):
@@ -45,7 +45,7 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE, delivery_i
         log.info("campaign button refused (delivery %s)", delivery_id)
         await query.answer(_(NOT_YOURS))
         return
-    await query.answer()
+    await acknowledge(query)
     await close_keyboard(query, _(campaigns.BUTTONS[button]))
     chat_id = update.effective_chat.id
     async with services.gate.lock(chat_id):

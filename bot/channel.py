@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
 from db.engine import UnitOfWork
@@ -30,13 +30,21 @@ from outreach.services import privacy, residents
 from outreach.services.residents import ResidentView
 
 
+async def acknowledge(query: object) -> None:
+    """Answer a pressed button (Telegram stops its spinner). Best effort: when Telegram fails that call (500, a
+    dropped connection), what the button does still happens."""
+    with contextlib.suppress(TelegramError):
+        await query.answer()  # type: ignore[attr-defined]
+
+
 class ChatGate:
     """Per-chat ordering (one message at a time) and flood control.
 
     Two limits: typed messages (text, photos…) in a sliding window (`admit`), and every update of a chat
-    (commands, buttons, /start <code> too) by what is already waiting for that chat (`admit_update`): a
-    person taps and reads the answer, a flood piles up updates faster than they are answered. A generous
-    sliding window over every update bounds what the backlog limit alone would let through."""
+    (commands, buttons, /start <code> too: `admit_update`). A flood is many updates in a short time *and*
+    piling up faster than they are answered: a resident whose messages wait because the service is slow (a
+    busy hour, Rasa restarting) writes at a person's pace and loses nothing; a person tapping through buttons
+    waits for each answer. A generous window over every update bounds what a slower flood gets through."""
 
     def __init__(
         self,
@@ -44,11 +52,13 @@ class ChatGate:
         window_seconds: float = 10.0,
         *,
         max_waiting: int = 4,
+        burst: int = 8,
         max_updates: int = 30,
     ) -> None:
         self.max_messages = max_messages
         self.window = window_seconds
         self.max_waiting = max_waiting
+        self.burst = burst
         self.max_updates = max_updates
         self._locks: dict[int, asyncio.Lock] = {}
         self._recent: dict[int, collections.deque[float]] = {}
@@ -68,7 +78,8 @@ class ChatGate:
         while recent and now - recent[0] > self.window:
             recent.popleft()
         recent.append(now)
-        if waiting <= self.max_waiting and len(recent) <= self.max_updates:
+        flooding = waiting > self.max_waiting and len(recent) > self.burst
+        if not flooding and len(recent) <= self.max_updates:
             return "ok"
         if now - self._update_warned.get(chat_id, -1e9) > self.window:
             self._update_warned[chat_id] = now
@@ -307,7 +318,7 @@ async def expired_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     text, any button is answered by the consent question first (their button was not spent: it works after)."""
     query = update.callback_query
     if update.effective_user is not None and consent_outdated(services_of(context), update.effective_user.id):
-        await query.answer()
+        await acknowledge(query)
         await ask_consent(update, context, first_time=False)
         return
     await query.answer(texts.BUTTON_EXPIRED_ALERT)

@@ -12,6 +12,7 @@ from telegram.ext import ContextTypes
 
 from bot.channel import (
     Services,
+    acknowledge,
     close_keyboard,
     expired_button,
     find_resident,
@@ -88,7 +89,7 @@ async def consent_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     they go on in their language; refused, everything about them is erased (residents.record_consent)."""
     services = services_of(context)
     query = update.callback_query
-    await query.answer()
+    await acknowledge(query)
     accepted = query.data == "c:yes"
     user, chat = update.effective_user, update.effective_chat
     async with services.gate.lock(chat.id):
@@ -163,7 +164,7 @@ async def data_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE, choic
     if resident is None or not (resident.consented or resident.consent_outdated):  # rights need no new consent
         await expired_button(update, context)
         return
-    await query.answer()
+    await acknowledge(query)
     titles = {"erase": texts.DATA_ERASE, "erase!": texts.DATA_ERASE_YES, "keep": texts.DATA_ERASE_NO}
     if choice in titles:
         await close_keyboard(query, titles[choice])

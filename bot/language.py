@@ -13,6 +13,7 @@ from telegram.ext import ContextTypes
 from bot import staff
 from bot.channel import (
     Services,
+    acknowledge,
     ask_consent,
     close_keyboard,
     column,
@@ -75,7 +76,7 @@ async def pressed(
         return None
     async with services.gate.lock(chat_id):
         resident = await find_resident(services, update.effective_user.id)
-        await query.answer()
+        await acknowledge(query)
         if choice == "menu":
             await show_choices(context.bot, chat_id)
             return None

@@ -28,7 +28,16 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import campaigns, conversation, language, staff
-from bot.channel import Services, close_keyboard, expired_button, find_resident, run, send_replies, services_of
+from bot.channel import (
+    Services,
+    acknowledge,
+    close_keyboard,
+    expired_button,
+    find_resident,
+    run,
+    send_replies,
+    services_of,
+)
 from db.engine import UnitOfWork
 from db.models import AppointmentChannel
 from outreach import booking_texts as btexts
@@ -58,7 +67,7 @@ async def route(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if chat is None or chat.type != ChatType.PRIVATE:
         # a button of an inline message (no chat) or pressed in a group: nobody's conversation, nothing recorded
         with contextlib.suppress(TelegramError):
-            await update.callback_query.answer()
+            await acknowledge(update.callback_query)
         return
     data = update.callback_query.data or ""
     kind, _, rest = data.partition(":")
@@ -157,7 +166,7 @@ async def _token_button(update: Update, context: ContextTypes.DEFAULT_TYPE, toke
         if button is None or resident is None:
             await expired_button(update, context)
             return
-        await query.answer()
+        await acknowledge(query)
         await close_keyboard(query, button.title)
         await press(services, context.bot, chat_id, resident, button)
 
@@ -308,5 +317,5 @@ async def _outbox_button(update: Update, context: ContextTypes.DEFAULT_TYPE, dat
     if not handled:
         await expired_button(update, context)
         return
-    await query.answer()
+    await acknowledge(query)
     await close_keyboard(query, "✔️")

@@ -12,7 +12,7 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes, filters
 
-from bot.channel import Services, markup, send_replies, services_of
+from bot.channel import Services, acknowledge, markup, send_replies, services_of
 from db.models import HandoffOutcome, HandoffStatus, StaffRole
 from outreach import booking_texts as btexts
 from outreach import i18n, office_hours, texts
@@ -386,7 +386,7 @@ async def _availability(press: Press) -> None:
 
 async def _pending(press: Press) -> None:
     services, update, context, member = press.services, press.update, press.context, press.member
-    await update.callback_query.answer()
+    await acknowledge(update.callback_query)
     with services.uow() as uow:
         waiting = handoffs.waiting_in(uow, member.territory_id)
     if not waiting:
@@ -405,7 +405,7 @@ async def _pending(press: Press) -> None:
 
 async def _mine(press: Press) -> None:
     services, update, context, member = press.services, press.update, press.context, press.member
-    await update.callback_query.answer()
+    await acknowledge(update.callback_query)
     with services.uow() as uow:
         cases = handoffs.mine(uow, member.id)
     if not cases:
@@ -426,7 +426,7 @@ async def _mine(press: Press) -> None:
 
 async def _appointments(press: Press) -> None:
     services, update, context, member = press.services, press.update, press.context, press.member
-    await update.callback_query.answer()
+    await acknowledge(update.callback_query)
     await staff_agenda(services, context.bot, update.effective_chat.id, member)
 
 
@@ -464,7 +464,7 @@ async def _take(press: Press) -> None:
             pass
         return
     case = result.case
-    await query.answer()
+    await acknowledge(query)
     await query.edit_message_text(texts.CARD_TAKEN_BY_YOU.format(prenom=case.first_name))
 
 
@@ -485,7 +485,7 @@ async def _focus(press: Press) -> None:
         raise handoffs.Forbidden("no case")
     with services.uow() as uow:
         case = handoffs.focus(uow, services.clock, case_id, member)
-    await update.callback_query.answer()
+    await acknowledge(update.callback_query)
     await context.bot.send_message(update.effective_chat.id, texts.CASE_FOCUS.format(prenom=case.first_name))
 
 
@@ -507,7 +507,7 @@ async def _close(press: Press) -> None:
         case = handoffs.view_case(uow, services.clock, case_id, member)
     if case.staff_id != member.id or case.status != HandoffStatus.claimed:
         raise handoffs.Forbidden("not an open case of this staff member")
-    await update.callback_query.answer()
+    await acknowledge(update.callback_query)
     await context.bot.send_message(
         update.effective_chat.id,
         texts.CASE_OUTCOME.format(prenom=case.first_name),
@@ -541,7 +541,7 @@ async def _closed_with_outcome(press: Press) -> None:
     if case is None:
         await query.answer(texts.CARD_GONE)
         return
-    await query.answer()
+    await acknowledge(query)
     await query.edit_message_text(
         texts.CASE_CLOSED.format(prenom=case.first_name, issue=handoffs.OUTCOME_LABELS[outcome])
     )
@@ -562,7 +562,7 @@ async def _outcome_after(press: Press) -> None:
     if not ok or outcome is None:
         await query.answer(texts.BUTTON_EXPIRED_ALERT)
         return
-    await query.answer()
+    await acknowledge(query)
     await query.edit_message_text(
         i18n.staff(f"Issue enregistrée : {handoffs.OUTCOME_LABELS[outcome]}. Pour une note : /note …")
     )
@@ -581,7 +581,7 @@ async def _transfer(press: Press) -> None:
     with services.uow() as uow:
         case = handoffs.view_case(uow, services.clock, case_id, member)
         colleagues = [s for s in staff.relays_of(uow, member.territory_id, available_only=False) if s.id != member.id]
-    await update.callback_query.answer()
+    await acknowledge(update.callback_query)
     if not colleagues:
         await context.bot.send_message(update.effective_chat.id, texts.CASE_NO_COLLEAGUE)
         return
@@ -608,7 +608,7 @@ async def _transfer_to(press: Press) -> None:
     with services.uow() as uow:
         case, colleague = case_messages.transfer(uow, services.clock, case_id, member, int(rest[0]))
     services.wake_outbox()
-    await query.answer()
+    await acknowledge(query)
     await query.edit_message_text(texts.CASE_TRANSFERRED.format(prenom=case.first_name, collegue=colleague.first_name))
 
 
@@ -690,5 +690,5 @@ async def staff_mark(
     except (booking.BookingError, ValueError):
         await query.answer(texts.BUTTON_EXPIRED_ALERT)
         return
-    await query.answer()
+    await acknowledge(query)
     await query.edit_message_text(f"{query.message.text}\n👉 {MARK_LABELS.get(status, status)}")  # type: ignore[union-attr]

@@ -222,6 +222,19 @@ class ButtonToken(SQLModel, table=True):
     created_at: dt.datetime = Field(sa_type=UTCDateTime(), nullable=False)
 
 
+class InboxUpdate(SQLModel, table=True):
+    """An update from Telegram being handled (outreach/inbox.py): kept until it is handled, replayed after a crash,
+    and its id remembered a while so that one delivered twice is handled once. The payload (what the person
+    wrote) is erased as soon as the update is handled."""
+
+    __tablename__ = "inbox_update"
+
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    received_at: dt.datetime = Field(sa_type=UTCDateTime(), nullable=False, index=True)
+    payload: dict[str, Any] | None = Field(default=None, sa_type=JsonType)
+    done_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime())
+
+
 class OutboxMessage(SQLModel, table=True):
     """Every proactive message, dispatched by the scheduler; the truth survives restarts."""
 

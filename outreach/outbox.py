@@ -472,6 +472,7 @@ class _Run:
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     seq: int = 0
     stats: DispatchStats = field(default_factory=DispatchStats)
+    unrecorded: bool = False  # a send's outcome could not be written (database down): send nothing more
 
     @property
     def held(self) -> int:
@@ -666,6 +667,9 @@ class Dispatcher:
                 stopping = (stop is not None and stop.is_set()) or (budget is not None and now_m - started > budget)
                 if stopping or self._closing:
                     break
+                if run.unrecorded:
+                    log.error("outbox: a sent message could not be recorded (database unreachable?): run stopped")
+                    break
                 low_water = max(self.concurrency, self.batch_size // 2)
                 woken, self._wake_pending = self._wake_pending, False
                 if run.held < low_water and (now_m >= next_claim or woken):
@@ -751,7 +755,7 @@ class Dispatcher:
 
     def _launch(self, run: _Run, wake: asyncio.Event) -> None:
         """Start every send that the limits allow right now (the priority lane first)."""
-        while len(run.tasks) < self.concurrency:
+        while len(run.tasks) < self.concurrency and not run.unrecorded:
             now_m = time.monotonic()
             lane = self._ready_lane(run, now_m)
             if lane is None:
@@ -813,7 +817,15 @@ class Dispatcher:
                     await asyncio.to_thread(self._release, run.clear())
             else:
                 held_for_chat = list(run.queues.get(row.chat_id, ())) if result.blocked else []
-                outcome = await asyncio.to_thread(self._record, row, result, [r.id for r in held_for_chat])
+                try:
+                    outcome = await asyncio.to_thread(self._record, row, result, [r.id for r in held_for_chat])
+                except Exception:
+                    # what was sent cannot be recorded: every further send of this run would be sent again once
+                    # its lease ends; the run stops here (its rows come back after the lease, sent once more at most
+                    # for those in flight)
+                    run.unrecorded = True
+                    wake.set()
+                    raise
                 setattr(run.stats, outcome, getattr(run.stats, outcome) + 1)
                 for other in joined:  # the same message: the same outcome
                     outcome = await asyncio.to_thread(self._record, other, result, [])

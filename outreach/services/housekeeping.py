@@ -11,7 +11,7 @@ from sqlmodel import col, delete, select
 
 from db.engine import UnitOfWork
 from db.models import ButtonToken, Resident
-from outreach import rasa_store
+from outreach import inbox, rasa_store
 from outreach.clock import Clock
 from outreach.services import residents
 
@@ -39,11 +39,15 @@ def run_daily(new_uow: Callable[[], UnitOfWork], clock: Clock) -> dict[str, int]
         with new_uow() as uow:
             residents.erase(uow, clock, resident_id)
     conversations = forget_conversations(new_uow)
+    with new_uow() as uow:
+        forgotten_updates = inbox.purge(uow.session.get_bind(), now)  # type: ignore[arg-type]
     log.info(
         "housekeeping: %s spent buttons, %s inactive residents erased, %s conversations deleted from Rasa's store",
         spent, len(stale), conversations,
     )
-    return {"buttons": spent or 0, "residents": len(stale), "conversations": conversations}
+    return {
+        "buttons": spent or 0, "residents": len(stale), "conversations": conversations, "updates": forgotten_updates,
+    }
 
 
 def forget_conversations(new_uow: Callable[[], UnitOfWork]) -> int:

@@ -31,7 +31,7 @@ from db.models import (
     ScreeningRight,
     Staff,
 )
-from outreach import i18n, options, texts
+from outreach import i18n, options, rasa_store, texts
 from outreach.clock import Clock
 from outreach.i18n import N_
 from outreach.replies import Button
@@ -511,6 +511,7 @@ def export(uow: UnitOfWork, clock: Clock, resident_id: int, *, actor: str | None
             for h in uow.session.exec(select(Handoff).where(Handoff.resident_id == resident_id)).all()
         ],
         "acces_de_l_equipe": accesses,
+        "conversation_avec_l_assistant": rasa_store.export(uow, resident.public_id),
     }
 
 
