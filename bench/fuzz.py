@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import contextlib
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,56 +21,24 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-from actions import runtime as actions_runtime
 from bench.common import machine, publish
 from db.engine import make_engine
 from outreach.cli import prepare_database
-from outreach.clock import SystemClock
-from outreach.rasa_model import endpoints_file, is_current, model_path, rasa_env, rasa_server_argv
+from outreach.rasa_model import is_current, model_path
 from sandbox.client import EmulatorClient
 from sandbox.emulator import running_emulator
-from tests.conftest import RASA_TOKEN, ActionEndpoint, BotHarness, _wait_http, bot_running, free_port, make_settings
+from tests.conftest import BotHarness, bot_running, serving_rasa
 from tests.fuzz.harness import Fuzz, known_bug
 from tests.fuzz.updates import generate, update_count
 
 
 @contextlib.contextmanager
 def rasa_serving(workdir: Path) -> Iterator[str]:
-    """The trained model served by a Rasa server calling our action endpoint (in this process, so that the
-    actions use the bot's database): the `rasa_stack` fixture, without training."""
+    """The `rasa_stack` fixture's Rasa and action endpoint, without training."""
     if not model_path().exists():
         raise SystemExit("no trained model in models/: run `make train` first")
-    default_db = f"sqlite:///{workdir / 'actions.db'}"
-    prepare_database(default_db)
-    actions_runtime.use(
-        actions_runtime.Runtime(
-            settings=make_settings("http://127.0.0.1:9/bot", default_db, "http://127.0.0.1:9"),
-            engine=make_engine(default_db),
-            clock=SystemClock(),
-        )
-    )
-    actions_port, rasa_port = free_port(), free_port()
-    endpoints = endpoints_file(workdir / "endpoints.yml", host="127.0.0.1", actions_port=actions_port)
-    log = workdir / "rasa.log"
-    endpoint = ActionEndpoint(actions_port)
-    endpoint.start()
-    rasa = subprocess.Popen(
-        rasa_server_argv(host="127.0.0.1", port=rasa_port, endpoints=endpoints),
-        cwd=workdir,
-        env=rasa_env(RASA_TOKEN),
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        _wait_http(f"http://127.0.0.1:{rasa_port}/", rasa, 240, "Rasa", log)
-        yield f"http://127.0.0.1:{rasa_port}"
-    finally:
-        rasa.terminate()
-        try:
-            rasa.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            rasa.kill()
-        endpoint.stop()
+    with serving_rasa(workdir) as stack:
+        yield stack.url
 
 
 @contextlib.asynccontextmanager

@@ -164,7 +164,14 @@ class ActionEndpoint:
 def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
     """The trained model served by a real Rasa server, calling our action endpoint."""
     train()
-    workdir = tmp_path_factory.mktemp("rasa")
+    with serving_rasa(tmp_path_factory.mktemp("rasa")) as stack:
+        yield stack
+
+
+@contextlib.contextmanager
+def serving_rasa(workdir: Path) -> Iterator[RasaStack]:
+    """The trained model (not retrained here) served by a Rasa server calling our action endpoint, in this process
+    (so that the actions use the database a test's bot uses: `actions.runtime.use`). Also bench/fuzz.py."""
     default_db = f"sqlite:///{workdir / 'actions.db'}"  # for Rasa tests that run no bot
     prepare_database(default_db)
     actions_runtime.use(

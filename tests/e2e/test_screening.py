@@ -10,24 +10,14 @@ from sqlmodel import select
 
 from db.engine import UnitOfWork
 from db.models import RightStatus, Screening, ScreeningRight
+from sandbox.drills import SCREENING
 from tests.conftest import BotHarness
 from tests.e2e.test_conversation import consent
 
 pytestmark = pytest.mark.rasa
 
 
-BUTTONS_ONLY = [  # the titles pressed, one per question: a young job seeker, alone, housed by someone
-    "Chenôve",
-    "18-24 ans",
-    "Seul(e)",
-    "Pas d'enfant",
-    "Hébergé(e)",
-    "Je cherche un emploi",
-    "Moins de 6 mois",
-    "Rien (0 €)",
-    "Non",
-    "Oui",
-]
+BUTTONS_ONLY = SCREENING  # the titles pressed, one per question: a young job seeker, alone, housed by someone
 
 
 def stored(harness: BotHarness) -> tuple[list[Screening], list[ScreeningRight]]:
