@@ -207,7 +207,12 @@ class ChatUpdateProcessor(SimpleUpdateProcessor):
             return
         engine, now = self.services.engine, self.services.clock.now()
         replay = update.update_id in self.replaying
-        if not replay and not await asyncio.to_thread(inbox.hold, engine, update.update_id, update.to_dict(), now):
+        try:
+            new = replay or await asyncio.to_thread(inbox.hold, engine, update.update_id, update.to_dict(), now)
+        except Exception:  # the database is down: the update is handled all the same (its answer says so)
+            log.warning("inbox: update %s not written down (%s)", update.update_id, "database unreachable?")
+            new = True
+        if not new:
             coroutine.close()  # type: ignore[attr-defined]  # delivered twice: handled once
             return
         chat = update.effective_chat
@@ -220,8 +225,11 @@ class ChatUpdateProcessor(SimpleUpdateProcessor):
                 self.handling[chat.id] -= 1
                 if self.handling[chat.id] <= 0:
                     del self.handling[chat.id]
-        await asyncio.to_thread(inbox.done, engine, update.update_id, self.services.clock.now())
         self.replaying.discard(update.update_id)
+        try:
+            await asyncio.to_thread(inbox.done, engine, update.update_id, self.services.clock.now())
+        except Exception:
+            log.warning("inbox: update %s handled, not marked done (database unreachable?)", update.update_id)
 
     async def replay(self, application: Application) -> int:
         """Handle the updates the service had taken and not finished when it stopped, in order."""

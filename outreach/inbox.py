@@ -11,6 +11,7 @@ erased, the id kept `REMEMBER` for the duplicates, then purged (`purge`, the dai
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from sqlalchemy import delete, null, select, update
@@ -24,9 +25,17 @@ REMEMBER = dt.timedelta(days=2)
 _T = InboxUpdate.__table__  # type: ignore[attr-defined]
 
 
+def _plain(value: object) -> object:
+    """What JSON cannot hold in an update as PTB gives it back (dates of some nested messages): timestamps."""
+    if isinstance(value, dt.datetime):
+        return int(value.timestamp())
+    return str(value)
+
+
 def hold(engine: Engine, update_id: int, payload: dict[str, Any], now: dt.datetime) -> bool:
     """Write an update down before handling it. False: this update id was seen before (handled, or being
     handled or replayed): do not handle it again."""
+    payload = json.loads(json.dumps(payload, default=_plain))
     with Session(engine) as session:
         try:
             session.execute(_T.insert().values(update_id=update_id, received_at=now, payload=payload))

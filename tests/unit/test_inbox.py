@@ -38,3 +38,11 @@ def test_ids_are_forgotten_after_two_days(engine: Engine, clock: FrozenClock) ->
     inbox.done(engine, 7, clock.now())
     assert inbox.purge(engine, clock.now() + dt.timedelta(days=1)) == 0
     assert inbox.purge(engine, clock.now() + dt.timedelta(days=3)) == 1
+
+
+def test_dates_ptb_leaves_in_an_update_are_kept_as_timestamps(engine: Engine, clock: FrozenClock) -> None:
+    """Found by the fuzz: a pinned message of date 0 came back from PTB's to_dict as a datetime."""
+    pinned = {"message_id": 1, "chat": {"id": -5, "type": "group"}, "date": dt.datetime(1970, 1, 1, tzinfo=dt.UTC)}
+    assert inbox.hold(engine, 8, {"update_id": 8, "message": {"pinned_message": pinned}}, clock.now())
+    [kept] = inbox.unfinished(engine)
+    assert kept["message"]["pinned_message"]["date"] == 0
