@@ -210,7 +210,7 @@ class ChatUpdateProcessor(SimpleUpdateProcessor):
         try:
             new = replay or await asyncio.to_thread(inbox.hold, engine, update.update_id, update.to_dict(), now)
         except Exception:  # the database is down: the update is handled all the same (its answer says so)
-            log.warning("inbox: update %s not written down (%s)", update.update_id, "database unreachable?")
+            log.warning("inbox: update %s not written down (database unreachable?)", update.update_id)
             new = True
         if not new:
             coroutine.close()  # type: ignore[attr-defined]  # delivered twice: handled once
@@ -252,8 +252,7 @@ async def flood_gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if verdict == "ok":
         return
     if update.callback_query is not None:
-        with contextlib.suppress(TelegramError):
-            await acknowledge(update.callback_query)
+        await acknowledge(update.callback_query)
     if verdict == "warn" and update.effective_message is not None:
         with contextlib.suppress(TelegramError):
             await context.bot.send_message(chat.id, texts.FLOOD)
@@ -275,8 +274,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
         if update.callback_query is not None:
-            with contextlib.suppress(TelegramError):
-                await acknowledge(update.callback_query)
+            await acknowledge(update.callback_query)
         with contextlib.suppress(TelegramError):
             await context.bot.send_message(update.effective_chat.id, texts.TECHNICAL_ERROR)
 

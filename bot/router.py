@@ -17,14 +17,12 @@ Anything else is forged or stale: "Ce bouton n'est plus valable"."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import re
 
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import campaigns, conversation, language, staff
@@ -66,8 +64,7 @@ async def route(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat = update.effective_chat
     if chat is None or chat.type != ChatType.PRIVATE:
         # a button of an inline message (no chat) or pressed in a group: nobody's conversation, nothing recorded
-        with contextlib.suppress(TelegramError):
-            await acknowledge(update.callback_query)
+        await acknowledge(update.callback_query)
         return
     data = update.callback_query.data or ""
     kind, _, rest = data.partition(":")

@@ -137,7 +137,7 @@ class RasaClient:
             self._ready = asyncio.Event()
             self._watch = asyncio.create_task(self._watch_until_ready(self._ready))
         try:
-            await asyncio.wait_for(asyncio.shield(self._ready.wait()), timeout=max(within, 0.0))
+            await asyncio.wait_for(self._ready.wait(), timeout=max(within, 0.0))
         except TimeoutError:
             return False
         return True
