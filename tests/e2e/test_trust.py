@@ -148,3 +148,19 @@ class TestFloodsOfEveryKind:
             await asyncio.sleep(1.1)  # the gate's window (1 s here) has to pass: time is what it measures
             await amina.send("bonjour")
             assert (await amina.next_message()).text
+
+
+async def test_a_button_press_telegram_fails_to_acknowledge_once_still_stops_the_spinner(
+    bot: BotHarness, telegram: object
+) -> None:
+    """A fuzz run in CI: one consent press in 10,000 updates left its spinner turning (the acknowledgement met a
+    dropped connection and was given up at once). Now it is sent again after a 5xx or a network error."""
+    amina = await telegram.user(1104, "Amina")  # type: ignore[attr-defined]
+    await amina.send("/start")
+    question = await amina.wait_for(lambda m: texts.CONSENT_ACCEPT in m.buttons)
+    await telegram.fault("answerCallbackQuery", 502, times=1)  # type: ignore[attr-defined]
+    query_id = await amina.press(texts.CONSENT_ACCEPT, message=question)
+    await amina.callback_answer(query_id)  # raises when never answered
+    await amina.wait_for(lambda m: not m.edited and m.message_id != question.message_id)
+    with bot.services.uow() as uow:
+        assert residents.find(uow, bot.services.clock, 1104, touch=False).consented
