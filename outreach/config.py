@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -57,6 +59,16 @@ class Settings(BaseSettings):
     console_port: int = Field(default=8000, ge=0, le=65535, validation_alias=_env("OUTREACH_CONSOLE_PORT"))
     # The address people open (links sent on Telegram); https:// makes the session cookie Secure.
     console_url: str | None = Field(default=None, validation_alias=_env("OUTREACH_CONSOLE_URL"))
+    # Scale-out (`outreach cluster`, docs/deploy.md). Redis: per-chat turns across workers, Telegram's global rate
+    # shared by every worker's outbox, Rasa's lock store. Without it: one service process (`outreach run`).
+    redis_url: str | None = Field(default=None, validation_alias=_env("OUTREACH_REDIS_URL"))
+    # This process's name in logs, metrics and job leases (worker-1…); the host name and pid when unset.
+    worker_name: str | None = Field(default=None, validation_alias=_env("OUTREACH_WORKER_NAME"))
+    # Several Rasa replicas, comma-separated: a resident's turns go to one of them (by sender), the next one
+    # when it is down. Overrides OUTREACH_RASA_URL.
+    rasa_urls: str | None = Field(default=None, validation_alias=_env("OUTREACH_RASA_URLS"))
+    # "text" (readable) or "json" (one JSON object per line, with the update's id: what a log collector reads).
+    log_format: str = Field(default="text", pattern="^(text|json)$", validation_alias=_env("OUTREACH_LOG_FORMAT"))
     # Campaigns: at most this many campaigns reach one resident in 7 days.
     campaign_weekly_cap: int = Field(default=2, ge=1, le=50, validation_alias=_env("OUTREACH_CAMPAIGN_WEEKLY_CAP"))
 
@@ -137,6 +149,16 @@ class Settings(BaseSettings):
     @property
     def effective_rasa_url(self) -> str:
         return self.rasa_url or f"http://{self.rasa_host}:{self.rasa_port}"
+
+    @property
+    def effective_rasa_urls(self) -> list[str]:
+        """The Rasa servers a worker talks to (one unless OUTREACH_RASA_URLS names several)."""
+        urls = [u.strip().rstrip("/") for u in (self.rasa_urls or "").split(",") if u.strip()]
+        return urls or [self.effective_rasa_url]
+
+    @property
+    def effective_worker_name(self) -> str:
+        return self.worker_name or f"{socket.gethostname()}-{os.getpid()}"
 
     @property
     def rasa_secret(self) -> str | None:

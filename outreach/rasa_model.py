@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from outreach import PROJECT_ROOT, augment
 
@@ -74,13 +75,19 @@ def actions_server_argv(*, host: str, port: int) -> list[str]:
     return [sys.executable, "-m", "actions", "--host", host, "--port", str(port)]
 
 
-def endpoints_file(path: Path, *, host: str, actions_port: int, tracker_store: bool = False) -> Path:
+def endpoints_file(
+    path: Path, *, host: str, actions_port: int, tracker_store: bool = False, lock_store_redis: str | None = None
+) -> Path:
     """Rasa's endpoints file pointing at the action server's actual port; Rasa sends the API token to the
     action server (read from its environment when the file is loaded: the file holds no secret).
 
     `tracker_store`: conversations in Rasa's SQL tracker store, whose URL Rasa reads from its environment
     (`rasa_env(tracker_store=…)`, outreach/rasa_store.py), so that they survive a restart of Rasa; without
-    it, Rasa keeps them in memory (the tests' shared Rasa server)."""
+    it, Rasa keeps them in memory (the tests' shared Rasa server).
+
+    `lock_store_redis`: a Redis URL (redis://host:port/db) when several Rasa replicas share the tracker store:
+    Rasa's RedisLockStore then makes one replica at a time handle a conversation (database 1 above the one
+    given, so it never mixes with the service's keys)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     text = (
         "action_endpoint:\n"
@@ -90,6 +97,14 @@ def endpoints_file(path: Path, *, host: str, actions_port: int, tracker_store: b
     )
     if tracker_store:
         text += f"tracker_store:\n  type: SQL\n  url: ${{{TRACKER_URL_VARIABLE}}}\n"  # unquoted: Rasa expands it
+    if lock_store_redis:
+        redis = urlsplit(lock_store_redis)
+        db = int((redis.path or "/0").strip("/") or 0) + 1
+        text += (
+            "lock_store:\n  type: redis\n"
+            f"  url: {redis.hostname or '127.0.0.1'}\n  port: {redis.port or 6379}\n  db: {db}\n"
+            "  key_prefix: outreach\n"
+        )
     path.write_text(text)
     return path
 
