@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import datetime as dt
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -39,8 +40,10 @@ from bot.channel import (
     services_of,
 )
 from bot.conversation import MENU_COMMANDS, TALK_TO_HUMAN, show_my_data, stop_proactive
+from bot.webhook import webhook_app
 from outreach import i18n, inbox, language_id, options, texts
 from outreach.config import Settings
+from outreach.inloop_server import InLoopServer
 from outreach.replies import Button, Reply
 from outreach.services import handoffs, residents
 from outreach.services import staff as staff_service
@@ -193,46 +196,108 @@ async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 class ChatUpdateProcessor(SimpleUpdateProcessor):
     """PTB's concurrent update processor that also writes each update down before handling it and marks it done
     after (outreach/inbox.py: replayed after a crash, handled once when delivered twice), and counts, per chat,
-    the updates being handled (waiting for the chat's turn included): what the flood gate reads."""
+    the updates being handled (waiting for the chat's turn included): what the flood gate reads.
+
+    Several workers (`services.coordination`): a chat's updates may reach any of them. The worker that gets one
+    writes it down, then waits for the chat's turn (a Redis lock, outreach/coordination.py); holding it, it
+    handles every update of that chat written down and not handled yet, its own included, oldest first: what
+    another worker wrote down earlier, or left unfinished when it was killed. `sweep` does the same for chats
+    whose updates were left behind and got no newer one."""
+
+    LEFT_BEHIND = dt.timedelta(seconds=45)  # a chat's turn expires 30 s after its holder died
 
     def __init__(self, services: Services, max_concurrent_updates: int = 256) -> None:
         super().__init__(max_concurrent_updates)
         self.services = services
         self.handling: collections.Counter[int] = collections.Counter()
         self.replaying: set[int] = set()
+        self.written: set[int] = set()  # written down by the webhook before Telegram got its 200 (bot/webhook.py)
+        self.application: Application | None = None  # set by build_application (to handle others' updates)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         if not isinstance(update, Update):
             await coroutine
             return
         engine, now = self.services.engine, self.services.clock.now()
+        chat = update.effective_chat
+        chat_id = chat.id if chat is not None else None
         replay = update.update_id in self.replaying
+        written = update.update_id in self.written
+        self.written.discard(update.update_id)
         try:
-            new = replay or await asyncio.to_thread(inbox.hold, engine, update.update_id, update.to_dict(), now)
+            new = (
+                replay
+                or written
+                or await asyncio.to_thread(inbox.hold, engine, update.update_id, update.to_dict(), now, chat_id)
+            )
         except Exception:  # the database is down: the update is handled all the same (its answer says so)
             log.warning("inbox: update %s not written down (database unreachable?)", update.update_id)
             new = True
         if not new:
             coroutine.close()  # type: ignore[attr-defined]  # delivered twice: handled once
             return
-        chat = update.effective_chat
-        if chat is not None:
-            self.handling[chat.id] += 1
+        if chat_id is not None:
+            self.handling[chat_id] += 1
         try:
-            await coroutine
+            coordination = self.services.coordination
+            if coordination is None or chat_id is None or replay:
+                await self._handle(update.update_id, coroutine)
+            else:
+                async with coordination.chat_turn(chat_id):
+                    await self._in_turn(chat_id, update.update_id, coroutine)
         finally:
-            if chat is not None:
-                self.handling[chat.id] -= 1
-                if self.handling[chat.id] <= 0:
-                    del self.handling[chat.id]
-        self.replaying.discard(update.update_id)
+            if chat_id is not None:
+                self.handling[chat_id] -= 1
+                if self.handling[chat_id] <= 0:
+                    del self.handling[chat_id]
+            self.replaying.discard(update.update_id)
+
+    async def _handle(self, update_id: int, coroutine: Awaitable[Any]) -> None:
+        await coroutine
         try:
-            await asyncio.to_thread(inbox.done, engine, update.update_id, self.services.clock.now())
+            await asyncio.to_thread(inbox.done, self.services.engine, update_id, self.services.clock.now())
         except Exception:
-            log.warning("inbox: update %s handled, not marked done (database unreachable?)", update.update_id)
+            log.warning("inbox: update %s handled, not marked done (database unreachable?)", update_id)
+
+    async def _in_turn(self, chat_id: int, update_id: int, coroutine: Awaitable[Any] | None) -> None:
+        """Holding the chat's turn: its updates not handled yet, up to `update_id`, oldest first (`coroutine`
+        handles `update_id` itself; None: a sweep)."""
+        pending = await asyncio.to_thread(inbox.pending_in_chat, self.services.engine, chat_id, update_id)
+        mine = False
+        for other_id, payload in pending:
+            if other_id == update_id and coroutine is not None:
+                mine = True
+                await self._handle(update_id, coroutine)
+                continue
+            assert self.application is not None  # noqa: S101
+            other = Update.de_json(payload, self.application.bot)
+            await self._handle(other_id, self.application.process_update(other))
+        if coroutine is not None and not mine:
+            coroutine.close()  # type: ignore[attr-defined]  # another worker handled it while this one waited
+
+    async def sweep(self) -> int:
+        """Several workers: handle the updates of chats left behind (a worker killed while handling them, or
+        while they waited for their turn). Every worker may sweep: each chat is handled in its turn."""
+        coordination = self.services.coordination
+        if coordination is None or self.application is None:
+            return 0
+        before = self.services.clock.now() - self.LEFT_BEHIND
+        left = await asyncio.to_thread(inbox.chats_left_behind, self.services.engine, before)
+
+        async def one(chat_id: int, newest: int) -> None:
+            async with coordination.chat_turn(chat_id):
+                await self._in_turn(chat_id, newest, None)
+
+        await asyncio.gather(*(one(chat_id, newest) for chat_id, newest in left))
+        if left:
+            log.warning("%s chats had updates left behind by a worker: handled now", len(left))
+        return len(left)
 
     async def replay(self, application: Application) -> int:
-        """Handle the updates the service had taken and not finished when it stopped, in order."""
+        """Handle the updates the service had taken and not finished when it stopped, in order (one process;
+        several workers leave them to `sweep`: another worker may be handling them right now)."""
+        if self.services.coordination is not None:
+            return 0
         left = await asyncio.to_thread(inbox.unfinished, self.services.engine)
         for payload in left:
             update = Update.de_json(payload, application.bot)
@@ -307,6 +372,8 @@ def build_application(services: Services) -> Application:
         .build()
     )
     application.bot_data["services"] = services
+    if isinstance(application.update_processor, ChatUpdateProcessor):
+        application.update_processor.application = application
     private = filters.ChatType.PRIVATE
     lookup = staff.StaffLookup(services)
     is_staff, disabled_staff = staff.StaffFilter(lookup, "active"), staff.StaffFilter(lookup, "disabled")
@@ -351,14 +418,17 @@ async def running(services: Services) -> AsyncIterator[Application]:
         processor = application.update_processor
         if isinstance(processor, ChatUpdateProcessor) and (replayed := await processor.replay(application)):
             log.warning("%s updates taken before a stop and not finished were handled again", replayed)
+        webhook: InLoopServer | None = None
         if settings.webhook_url:
-            await application.updater.start_webhook(
-                listen=settings.host,
-                port=settings.webhook_port,
-                url_path="telegram",
-                webhook_url=settings.webhook_url,
+            written = processor.written if isinstance(processor, ChatUpdateProcessor) else set()
+            app = webhook_app(application, services, webhook_secret(settings), written)
+            webhook = InLoopServer(app, settings.host, settings.webhook_port)
+            await webhook.start()
+            await application.bot.set_webhook(
+                settings.webhook_url,
                 secret_token=webhook_secret(settings),
                 allowed_updates=Update.ALL_TYPES,
+                max_connections=40,
             )
         else:
             await application.bot.delete_webhook()
@@ -371,6 +441,8 @@ async def running(services: Services) -> AsyncIterator[Application]:
         try:
             yield application
         finally:
+            if webhook is not None:
+                await webhook.stop()
             with contextlib.suppress(Exception):
                 await application.updater.stop()
             await application.stop()

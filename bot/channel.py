@@ -24,6 +24,7 @@ from db.engine import UnitOfWork
 from outreach import i18n, texts
 from outreach.clock import Clock
 from outreach.config import Settings
+from outreach.coordination import Coordination
 from outreach.rasa import RasaClient
 from outreach.replies import Button, Document, Reply, split_text
 from outreach.services import privacy, residents
@@ -168,6 +169,7 @@ class Services:
     gate: ChatGate = field(default_factory=ChatGate)
     first_words: FirstWords = field(default_factory=FirstWords)
     outbox_wake: Callable[[], None] | None = None  # the dispatcher's wake(): priority rows leave at once
+    coordination: Coordination | None = None  # several workers: a chat's turn across them (outreach/coordination.py)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.engine)

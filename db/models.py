@@ -233,6 +233,22 @@ class InboxUpdate(SQLModel, table=True):
     received_at: dt.datetime = Field(sa_type=UTCDateTime(), nullable=False, index=True)
     payload: dict[str, Any] | None = Field(default=None, sa_type=JsonType)
     done_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime())
+    # The chat it belongs to (None: an update of no chat): several workers handle a chat's updates in order.
+    chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+
+    __table_args__ = (Index("ix_inbox_update_chat_pending", "chat_id", "update_id"),)
+
+
+class JobLease(SQLModel, table=True):
+    """A scheduled job that must run on one worker at a time (campaign pump, daily housekeeping, waiting cases):
+    held by `holder` until `expires_at`, renewed by each run; another worker takes it over once it has expired
+    (its holder died). outreach/leases.py."""
+
+    __tablename__ = "job_lease"
+
+    name: str = Field(sa_column=Column(String(64), primary_key=True))
+    holder: str = Field(sa_column=Column(String(128), nullable=False))
+    expires_at: dt.datetime = Field(sa_type=UTCDateTime(), nullable=False)
 
 
 class OutboxMessage(SQLModel, table=True):

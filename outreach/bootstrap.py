@@ -12,10 +12,13 @@ Nothing below (services, domain, db) imports this module; it imports them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import datetime as dt
+import inspect
 import logging
 import signal
 import sys
-from collections.abc import Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,9 +27,10 @@ from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 
 from db.engine import UnitOfWork, make_engine
-from outreach import campaigns, outbox
+from outreach import campaigns, coordination, leases, outbox
 from outreach.clock import Clock, SystemClock
 from outreach.config import Settings
+from outreach.coordination import Coordination
 from outreach.outbox import AfterSent, Dispatcher, Guard, Sender
 from outreach.senders import BotApiSender
 from outreach.services import booking, followups, handoff_dialogue, housekeeping
@@ -82,9 +86,21 @@ class Container:
     engine: Engine
     sender: Sender | None
     dispatcher: Dispatcher | None
+    coordination: Coordination | None = None  # several workers (OUTREACH_REDIS_URL): what they share in Redis
+    worker: str = "outreach"  # this process's name (job leases, logs, metrics)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.engine)
+
+    def on_one_worker(self, job: Callable[..., Any], name: str, ttl: dt.timedelta) -> Callable[..., Awaitable[Any]]:
+        """`job` (sync or async) run only by the worker holding the lease `name` (outreach/leases.py)."""
+
+        async def run(*args: Any, **kwargs: Any) -> Any:
+            if inspect.iscoroutinefunction(job):
+                return await job(*args, **kwargs)
+            return await asyncio.to_thread(job, *args, **kwargs)
+
+        return leases.leased(run, engine=self.engine, clock=self.clock, name=name, holder=self.worker, ttl=ttl)
 
     def wake(self) -> None:
         """After committing a row of the priority lane: the dispatcher claims it at once."""
@@ -99,6 +115,10 @@ class Container:
         close = getattr(self.sender, "aclose", None)
         if close is not None:
             await close()
+        with contextlib.suppress(Exception):  # the next worker need not wait for this one's leases to expire
+            leases.release(self.engine, self.worker, self.clock.now())
+        if self.coordination is not None:
+            await self.coordination.aclose()
         self.engine.dispose()
 
 
@@ -115,10 +135,21 @@ def build(
     clock = clock or SystemClock()
     engine = engine or make_engine(settings.database_url)
     sender = sender or make_sender(settings)
+    shared = coordination.connect(settings.redis_url)
     dispatcher = (
-        make_dispatcher(engine, clock, sender, settings, after_sent=after_sent) if sender is not None else None
+        make_dispatcher(engine, clock, sender, settings, after_sent=after_sent, shared_rate=shared)
+        if sender is not None
+        else None
     )
-    return Container(settings=settings, clock=clock, engine=engine, sender=sender, dispatcher=dispatcher)
+    return Container(
+        settings=settings,
+        clock=clock,
+        engine=engine,
+        sender=sender,
+        dispatcher=dispatcher,
+        coordination=shared,
+        worker=settings.effective_worker_name,
+    )
 
 
 def scheduler(container: Container) -> AsyncIOScheduler:
@@ -127,6 +158,10 @@ def scheduler(container: Container) -> AsyncIOScheduler:
 
 
 JOBS = ("outbox", "campaigns", "housekeeping")
+# Leases of the jobs one worker at a time runs: renewed by each run, taken over this long after a holder died.
+LEASE_CAMPAIGNS = dt.timedelta(seconds=15)  # the pump ticks every second
+LEASE_DAILY = dt.timedelta(hours=1)  # the other workers' 3:30 finds it held: it runs once a day
+LEASE_CASES = dt.timedelta(seconds=150)  # waiting cases sent again, every minute
 
 
 def add_jobs(
@@ -143,13 +178,20 @@ def add_jobs(
     unknown = set(jobs) - set(JOBS)
     if unknown:
         raise ValueError(f"unknown jobs: {', '.join(sorted(unknown))}")
-    if "outbox" in jobs and container.dispatcher is not None:
+    if "outbox" in jobs and container.dispatcher is not None:  # on every worker: rows claimed SKIP LOCKED
         container.dispatcher.add_job(scheduler, seconds=outbox_seconds)
     if "campaigns" in jobs:
-        campaigns.add_job(scheduler, container.engine, container.clock, container.settings, seconds=campaign_seconds)
+        campaigns.add_job(
+            scheduler,
+            container.engine,
+            container.clock,
+            container.settings,
+            seconds=campaign_seconds,
+            wrap=lambda job: container.on_one_worker(job, "campaigns", LEASE_CAMPAIGNS),
+        )
     if "housekeeping" in jobs:
         scheduler.add_job(
-            housekeeping.run_daily,
+            container.on_one_worker(housekeeping.run_daily, "housekeeping", LEASE_DAILY),
             "cron",
             hour=3,
             minute=30,

@@ -443,6 +443,14 @@ class _Pacer:
 # ---------------------------------------------------------------- the dispatcher
 
 
+class SharedRate(Protocol):
+    """Telegram's global rate shared by several workers' dispatchers (outreach/coordination.py)."""
+
+    async def send_slot(self, rate: float) -> None: ...
+
+    async def pause_sends(self, seconds: float) -> None: ...
+
+
 @dataclass
 class DispatchStats:
     claimed: int = 0
@@ -531,6 +539,7 @@ class Dispatcher:
         guards: Sequence[Guard] | None = None,
         after_sent: Mapping[str, AfterSent] | None = None,
         poll_interval: float = 0.5,
+        shared_rate: SharedRate | None = None,
     ) -> None:
         if rate > MAX_RATE:
             raise ValueError(f"rate {rate}/s is above Telegram's limit ({MAX_RATE:g}/s)")
@@ -547,6 +556,7 @@ class Dispatcher:
         self.after_sent: dict[str, AfterSent] = dict(after_sent or {})
         self.poll_interval = poll_interval
         self.pacer = _Pacer(rate, per_chat_interval, priority_burst)
+        self.shared_rate = shared_rate  # several workers: `rate` is for them all (outreach/coordination.py)
         self._postgres = engine.dialect.name == "postgresql"
         # Rows of one chat held in memory at most (they leave one per interval, and must leave within the lease).
         self.max_held_per_chat = max(3, int(lease / max(per_chat_interval, 0.001) / 4))
@@ -804,6 +814,7 @@ class Dispatcher:
                 if joined:
                     text = "\n".join(str(r.payload["text"]) for r in (row, *joined))
                     sent = replace(row, payload={**row.payload, "text": text})
+                await self._shared_slot()
                 result = await self.sender.send(sent)
             except Exception as exc:  # a sender bug or a network error: transient
                 log.warning("outbox: send of row %s raised %s", row.id, type(exc).__name__)
@@ -811,6 +822,7 @@ class Dispatcher:
             if result.retry_after is not None:
                 run.stats.rate_limited += 1
                 self.pacer.pause(result.retry_after, time.monotonic())
+                await self._shared_pause(result.retry_after)
                 for again in (*reversed(joined), row):  # still claimed: try again after, in order
                     _put_back(run.queues.setdefault(row.chat_id, deque()), again)
                 if result.retry_after > self.lease.total_seconds() / 4:
@@ -849,6 +861,23 @@ class Dispatcher:
             if task is not None:
                 run.tasks.discard(task)  # type: ignore[arg-type]
             wake.set()
+
+    async def _shared_slot(self) -> None:
+        """With several workers, wait for a slot of the rate they share (their own pacer keeps its limits too)."""
+        if self.shared_rate is None:
+            return
+        try:
+            await self.shared_rate.send_slot(self.pacer.rate)
+        except Exception as exc:  # Redis unreachable: each worker's own pacer still holds its rate
+            log.warning("outbox: shared rate unavailable (%s)", type(exc).__name__)
+
+    async def _shared_pause(self, seconds: float) -> None:
+        if self.shared_rate is None:
+            return
+        try:
+            await self.shared_rate.pause_sends(seconds)
+        except Exception as exc:
+            log.warning("outbox: shared pause unavailable (%s)", type(exc).__name__)
 
     async def _finish(self, run: _Run) -> None:
         """Stop: held rows go back to pending at once; sends in flight finish and are recorded."""

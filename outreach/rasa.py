@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import zlib
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -55,26 +57,74 @@ class RasaClient:
     """Talks to Rasa's REST channel with an opaque sender id (never a Telegram id). `token`: Rasa's API
     token (OUTREACH_RASA_TOKEN), sent as a bearer header to the channel and as the `token` parameter
     Rasa's HTTP API reads. `database_url`: the project's database, next to which Rasa's SQL tracker store
-    lives (outreach/rasa_store.py), whose rows `forget` deletes."""
+    lives (outreach/rasa_store.py), whose rows `forget` deletes.
+
+    Several Rasa replicas (`base_url` a list, OUTREACH_RASA_URLS): they share the tracker store and a lock
+    store, so any of them can carry on any conversation; a conversation goes to one of them (chosen by its
+    sender: its turns find a warm replica), and to the next one when that one cannot be reached or was killed
+    during the turn (a turn is saved at its end: nothing of it was kept)."""
 
     def __init__(
-        self, base_url: str, *, token: str | None = None, timeout: float = 15.0, database_url: str | URL | None = None
+        self,
+        base_url: str | Sequence[str],
+        *,
+        token: str | None = None,
+        timeout: float = 15.0,
+        database_url: str | URL | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        urls = [base_url] if isinstance(base_url, str) else list(base_url)
+        if not urls:
+            raise ValueError("RasaClient needs at least one URL")
+        self.base_urls = [url.rstrip("/") for url in urls]
+        self.base_url = self.base_urls[0]
         self._ready = asyncio.Event()
         self._watch: asyncio.Task[None] | None = None
         self.database_url = database_url
-        self._http = httpx.AsyncClient(
-            base_url=self.base_url,
-            timeout=timeout,
-            headers={"Authorization": f"Bearer {token}"} if token else None,
-            params={"token": token} if token else None,
-        )
+        self._clients = [
+            httpx.AsyncClient(
+                base_url=url,
+                timeout=timeout,
+                headers={"Authorization": f"Bearer {token}"} if token else None,
+                params={"token": token} if token else None,
+            )
+            for url in self.base_urls
+        ]
+
+    def _replicas(self, sender: str) -> list[httpx.AsyncClient]:
+        """The replicas in the order this conversation tries them."""
+        if len(self._clients) == 1:
+            return self._clients
+        first = zlib.crc32(sender.encode()) % len(self._clients)
+        return self._clients[first:] + self._clients[:first]
+
+    async def _request(self, sender: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One call on this conversation's replica, on the next one when it cannot be reached, was killed during
+        the call, or answered 503 (its action server unreachable: the turn was not saved). A slow answer is not
+        tried elsewhere (that replica may still carry the turn out)."""
+        replicas = self._replicas(sender)
+        for index, client in enumerate(replicas):
+            last = index == len(replicas) - 1
+            try:
+                response = await client.request(method, path, **kwargs)
+            except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout):
+                raise
+            except httpx.TransportError:  # refused, reset, connect timeout
+                if last:
+                    raise
+                log.warning("a Rasa replica could not be reached: trying the next one")
+                continue
+            if response.status_code == 503 and not last:
+                continue
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def send(self, sender: str, text: str, metadata: dict[str, Any] | None = None) -> list[Reply]:
         try:
-            response = await self._http.post(
-                "/webhooks/rest/webhook", json={"sender": sender, "message": text, "metadata": metadata or {}}
+            response = await self._request(
+                sender,
+                "POST",
+                "/webhooks/rest/webhook",
+                json={"sender": sender, "message": text, "metadata": metadata or {}},
             )
         except httpx.HTTPError as exc:
             raise RasaUnavailable(type(exc).__name__) from exc
@@ -93,7 +143,7 @@ class RasaClient:
         rows deleted from the SQL tracker store, which Rasa's API leaves in place (done even when Rasa is
         down). Returns the number of rows deleted."""
         try:
-            await self._http.put(f"/conversations/{sender}/tracker/events", json=[])
+            await self._request(sender, "PUT", f"/conversations/{sender}/tracker/events", json=[])
         except httpx.HTTPError:
             log.warning("could not reset a Rasa tracker (Rasa unreachable)")
         if self.database_url is None:
@@ -114,7 +164,7 @@ class RasaClient:
 
     async def _append_event(self, sender: str, event: dict[str, Any]) -> None:
         try:
-            await self._http.post(f"/conversations/{sender}/tracker/events", json=[event], timeout=5.0)
+            await self._request(sender, "POST", f"/conversations/{sender}/tracker/events", json=[event], timeout=5.0)
         except httpx.HTTPError:
             log.warning("could not send a %s event to Rasa (Rasa unreachable)", event.get("event"))
 
@@ -123,7 +173,7 @@ class RasaClient:
 
         Read from Rasa's tracker when a case card is made: the conversation is not copied into our DB."""
         try:
-            response = await self._http.get(f"/conversations/{sender}/tracker", timeout=5.0)
+            response = await self._request(sender, "GET", f"/conversations/{sender}/tracker", timeout=5.0)
             events = response.json().get("events") or [] if response.status_code == 200 else []
         except (httpx.HTTPError, ValueError):
             return []
@@ -152,13 +202,18 @@ class RasaClient:
         ready.set()
 
     async def healthy(self) -> bool:
-        try:
-            response = await self._http.get("/status", timeout=2.0)
-        except httpx.HTTPError:
-            return False
-        return response.status_code == 200
+        """At least one replica answers with its model loaded."""
+        for client in self._clients:
+            try:
+                response = await client.get("/status", timeout=2.0)
+            except httpx.HTTPError:
+                continue
+            if response.status_code == 200:
+                return True
+        return False
 
     async def aclose(self) -> None:
         if self._watch is not None:
             self._watch.cancel()
-        await self._http.aclose()
+        for client in self._clients:
+            await client.aclose()

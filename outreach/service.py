@@ -9,7 +9,7 @@ import logging
 import sys
 
 from bot import staff
-from bot.app import Services, running
+from bot.app import ChatUpdateProcessor, Services, running
 from outreach import bootstrap
 from outreach.config import Settings
 from outreach.console.server import ConsoleServer
@@ -26,15 +26,16 @@ async def serve(settings: Settings) -> None:
         settings=settings,
         engine=container.engine,
         clock=container.clock,
-        rasa=RasaClient(settings.effective_rasa_url, token=settings.rasa_secret, database_url=settings.database_url),
+        rasa=RasaClient(settings.effective_rasa_urls, token=settings.rasa_secret, database_url=settings.database_url),
         outbox_wake=container.wake,
+        coordination=container.coordination,
     )
     scheduler = bootstrap.scheduler(container)
     stop = bootstrap.stop_on_signals()
-    async with running(services):
+    async with running(services) as application:
         bootstrap.add_jobs(container, scheduler)  # every proactive message leaves through the outbox
         scheduler.add_job(
-            staff.resend_waiting_cases,
+            container.on_one_worker(staff.resend_waiting_cases, "handoff_resend", bootstrap.LEASE_CASES),
             "interval",
             seconds=60,
             args=[services],
@@ -43,6 +44,11 @@ async def serve(settings: Settings) -> None:
             max_instances=1,
             coalesce=True,
         )
+        processor = application.update_processor
+        if container.coordination is not None and isinstance(processor, ChatUpdateProcessor):
+            scheduler.add_job(  # updates a killed worker left behind
+                processor.sweep, "interval", seconds=15, id="inbox_sweep", max_instances=1, coalesce=True
+            )
         console = ConsoleServer(
             create_app(container.engine, container.clock, settings), settings.console_host, settings.console_port
         )

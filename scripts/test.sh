@@ -12,6 +12,13 @@ elif [ "${CI:-}" = "true" ]; then
 else
   echo "[test] PostgreSQL unavailable: PostgreSQL variants of the DB tests will be skipped" >&2
 fi
+if redis=$(scripts/redis.sh start 2>/dev/null); then
+  export OUTREACH_TEST_REDIS_URL="$redis"
+elif [ "${CI:-}" = "true" ]; then
+  echo "[test] Redis could not be started; CI needs it for the several-workers tests" >&2; exit 1
+else
+  echo "[test] Redis unavailable: the several-workers tests will be skipped" >&2
+fi
 if chromium=$(scripts/browser.sh); then
   export OUTREACH_CHROMIUM="$chromium"
 elif [ "${CI:-}" = "true" ]; then

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -36,6 +37,7 @@ from outreach.rasa import RasaClient
 from outreach.rasa_model import endpoints_file, rasa_env, rasa_server_argv, train
 
 POSTGRES_URL = os.environ.get("OUTREACH_TEST_POSTGRES_URL")
+REDIS_URL = os.environ.get("OUTREACH_TEST_REDIS_URL")  # scripts/redis.sh (make test starts one; CI requires it)
 TOKEN = "123456:TEST-token_for-outreach"
 RASA_TOKEN = secrets.token_urlsafe(32)  # the session's Rasa API token (Rasa, its channel, the action endpoint)
 
@@ -61,6 +63,19 @@ def postgres_database() -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """The tests' Redis, emptied for this test (several workers' coordination: outreach/coordination.py)."""
+    if not REDIS_URL:
+        pytest.skip("Redis not available (make test starts one; CI requires it)")
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    client.flushdb()
+    client.close()
+    yield REDIS_URL
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -225,13 +240,14 @@ async def telegram(emulator: object) -> AsyncIterator[object]:
         yield client
 
 
-def make_settings(emulator_base_url: str, database_url: str, rasa_url: str) -> Settings:
+def make_settings(emulator_base_url: str, database_url: str, rasa_url: str, **overrides: Any) -> Settings:
     return Settings(
         telegram_bot_token=SecretStr(TOKEN),
         telegram_api_base_url=emulator_base_url,
         database_url=database_url,
         rasa_url=rasa_url,
         rasa_token=SecretStr(RASA_TOKEN),
+        **overrides,
     )
 
 
@@ -244,9 +260,17 @@ class BotHarness:
 
 @contextlib.asynccontextmanager
 async def bot_running(
-    emulator: object, engine: Engine, database_url: str, rasa_url: str, **services_kw: object
+    emulator: object,
+    engine: Engine,
+    database_url: str,
+    rasa_url: str,
+    *,
+    settings_kw: dict[str, Any] | None = None,
+    **services_kw: object,
 ) -> AsyncIterator[BotHarness]:
-    settings = make_settings(emulator.base_url, database_url, rasa_url)  # type: ignore[attr-defined]
+    """The service's Telegram side as `outreach.service` builds it (`settings_kw`: e.g. a worker's webhook and
+    Redis, tests/e2e/test_workers.py)."""
+    settings = make_settings(emulator.base_url, database_url, rasa_url, **(settings_kw or {}))  # type: ignore[attr-defined]
     services = Services(
         settings=settings,
         engine=engine,
@@ -260,6 +284,7 @@ async def bot_running(
     container = bootstrap.build(settings, clock=services.clock, engine=engine)
     assert container.dispatcher is not None and container.sender is not None
     services.outbox_wake = container.dispatcher.wake
+    services.coordination = container.coordination
     stop = asyncio.Event()
     dispatching = asyncio.create_task(container.dispatcher.run(stop))
     try:
@@ -269,6 +294,8 @@ async def bot_running(
         stop.set()
         await dispatching
         await container.sender.aclose()  # type: ignore[attr-defined]
+        if container.coordination is not None:
+            await container.coordination.aclose()
         if before is not None:
             actions_runtime.use(before)
         await services.rasa.aclose()

@@ -20,7 +20,7 @@ import dataclasses
 import datetime as dt
 import logging
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -657,15 +657,24 @@ def _safe_pump(engine: Engine, clock: Clock, options: PumpOptions) -> int:
         return 0
 
 
-def add_job(scheduler: Any, engine: Engine, clock: Clock, settings: Settings, *, seconds: float = 1.0) -> None:
-    """Run `pump` as an APScheduler interval job (in a worker thread, one run at a time)."""
+def add_job(
+    scheduler: Any,
+    engine: Engine,
+    clock: Clock,
+    settings: Settings,
+    *,
+    seconds: float = 1.0,
+    wrap: Callable[[Callable[[], Awaitable[None]]], Callable[[], Awaitable[Any]]] | None = None,
+) -> None:
+    """Run `pump` as an APScheduler interval job (in a worker thread, one run at a time); `wrap`: e.g. only on the
+    worker holding the job's lease (outreach/bootstrap.py)."""
     options = PumpOptions.from_settings(settings)
 
     async def campaigns_tick() -> None:
         await asyncio.to_thread(_safe_pump, engine, clock, options)
 
     scheduler.add_job(
-        campaigns_tick,
+        wrap(campaigns_tick) if wrap is not None else campaigns_tick,
         "interval",
         seconds=seconds,
         id="campaigns",

@@ -1,0 +1,112 @@
+"""What several service workers share through Redis (OUTREACH_REDIS_URL; one process needs none of it):
+
+- a chat's turn: one worker at a time handles a chat's updates (`chat_turn`), a Redis lock with an expiry that
+  the holder keeps renewing; a worker killed while holding it lets go when the expiry passes;
+- Telegram's global send rate: every worker's outbox takes its sending slot from one schedule in Redis
+  (`send_slot`: a slot every 1/rate s, whoever asks), and a 429 pauses them all (`pause_sends`).
+
+Order within a chat comes from the inbox (outreach/inbox.py): the worker holding a chat's turn handles every
+update of that chat written down and not handled yet, oldest first (bot/app.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import redis.asyncio as redis
+from redis.asyncio.lock import Lock
+from redis.exceptions import LockError, RedisError
+
+log = logging.getLogger(__name__)
+
+TURN_EXPIRY = 30.0  # seconds a turn survives its holder (renewed every TURN_EXPIRY / 3 while held)
+TURN_POLL = 0.01  # how often a worker waiting for a chat's turn looks again
+PREFIX = "outreach:"
+
+# A send slot: the next free instant on one shared schedule, at least `interval` after the previous one and not
+# before a 429's pause ends; returns how long the caller waits for it (ms). Redis's own clock: one for all workers.
+_SLOT = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
+local interval = tonumber(ARGV[1])
+local next_free = tonumber(redis.call('GET', KEYS[1]) or '0')
+local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
+local slot = math.max(now, next_free, paused)
+redis.call('SET', KEYS[1], slot + interval, 'PX', 60000)
+return slot - now
+"""
+_PAUSE = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
+local until_ms = now + tonumber(ARGV[1])
+local paused = tonumber(redis.call('GET', KEYS[1]) or '0')
+if until_ms > paused then redis.call('SET', KEYS[1], until_ms, 'PX', tonumber(ARGV[1]) + 1000) end
+return until_ms
+"""
+
+
+class Coordination:
+    """The Redis-backed coordination of the workers (one per process, `connect`)."""
+
+    def __init__(self, client: redis.Redis, *, turn_expiry: float = TURN_EXPIRY) -> None:
+        self.client = client
+        self.turn_expiry = turn_expiry
+        self._slot = client.register_script(_SLOT)
+        self._pause = client.register_script(_PAUSE)
+
+    @contextlib.asynccontextmanager
+    async def chat_turn(self, chat_id: int) -> AsyncIterator[None]:
+        """Hold the chat's turn (waits for it as long as it takes): no other worker handles this chat meanwhile."""
+        lock = Lock(
+            self.client, f"{PREFIX}chat:{chat_id}", timeout=self.turn_expiry, sleep=TURN_POLL, thread_local=False
+        )
+        await lock.acquire()
+        keeper = asyncio.create_task(self._keep(lock))
+        try:
+            yield
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+            try:
+                await lock.release()
+            except (LockError, RedisError) as exc:  # expired meanwhile (a very long turn, Redis restarted)
+                log.warning("chat turn: released after it expired (%s)", type(exc).__name__)
+
+    async def _keep(self, lock: Lock) -> None:
+        while True:
+            await asyncio.sleep(self.turn_expiry / 3)
+            try:
+                await lock.reacquire()
+            except (LockError, RedisError) as exc:
+                log.warning("chat turn: not renewed (%s)", type(exc).__name__)
+
+    async def send_slot(self, rate: float) -> None:
+        """Wait for this worker's next send to be allowed by the rate shared by every worker."""
+        interval_ms = max(1, round(1000 / rate))
+        wait_ms = await self._slot(keys=[f"{PREFIX}send:next", f"{PREFIX}send:paused"], args=[interval_ms])
+        if int(wait_ms) > 0:
+            await asyncio.sleep(int(wait_ms) / 1000)
+
+    async def pause_sends(self, seconds: float) -> None:
+        """Telegram answered 429 with `retry_after`: every worker's sends wait that long."""
+        await self._pause(keys=[f"{PREFIX}send:paused"], args=[max(1, round(seconds * 1000))])
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self.client.ping())
+        except RedisError:
+            return False
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+def connect(url: str | None) -> Coordination | None:
+    """The coordination of the workers, or None when there is one process (no OUTREACH_REDIS_URL)."""
+    if not url:
+        return None
+    client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30)
+    return Coordination(client)

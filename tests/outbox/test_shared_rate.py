@@ -1,0 +1,78 @@
+"""Several workers' outboxes (issue 16): each claims rows with FOR UPDATE SKIP LOCKED (no row sent twice) and
+they keep one global rate together through Redis (outreach/coordination.py), not one rate each."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from db.engine import UnitOfWork, make_engine
+from db.models import OutboxMessage, OutboxStatus
+from outreach import coordination, outbox
+from outreach.bootstrap import make_dispatcher
+from outreach.cli import prepare_database
+from outreach.clock import SystemClock
+from outreach.senders import BotApiSender
+from sandbox.client import EmulatorClient
+from tests.conftest import TOKEN, postgres_database
+from tests.outbox.test_emulator import _connect
+
+pytestmark = pytest.mark.postgres
+RATE = 10.0
+ROWS = 45
+
+
+@pytest.fixture
+def pg_engine() -> Any:
+    with postgres_database() as url:
+        prepare_database(url)
+        engine = make_engine(url)
+        yield engine
+        engine.dispose()
+
+
+async def test_three_workers_send_each_row_once_within_one_shared_rate(
+    pg_engine: Engine, redis_url: str, emulator: Any, telegram: EmulatorClient
+) -> None:
+    await _connect(emulator.base_url)
+    clock = SystemClock()
+    for chat_id in range(3000, 3000 + ROWS):
+        await telegram.user(chat_id, f"Habitant{chat_id}")
+    with UnitOfWork(pg_engine) as uow:
+        for chat_id in range(3000, 3000 + ROWS):
+            outbox.enqueue(
+                uow,
+                key=f"k{chat_id}",
+                chat_id=chat_id,
+                kind="campaign",
+                payload={"text": "Bonjour"},
+                due_at=clock.now(),
+                now=clock.now(),
+            )
+        uow.commit()
+    shared = [coordination.connect(redis_url) for _ in range(3)]
+    async with BotApiSender(emulator.base_url, TOKEN) as sender:
+        dispatchers = [
+            make_dispatcher(
+                pg_engine, clock, sender, rate=RATE, batch_size=5, quiet=outbox.QuietHours.never(), shared_rate=s
+            )
+            for s in shared
+        ]
+        runs = await asyncio.gather(*(d.run_once(budget=30) for d in dispatchers))
+    for s in shared:
+        await s.aclose()  # type: ignore[union-attr]
+    assert sum(r.sent for r in runs) == ROWS and all(r.sent for r in runs)  # every worker sent some
+    with pg_engine.connect() as connection:
+        statuses = dict(
+            connection.execute(
+                select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)  # type: ignore[arg-type]
+            ).all()
+        )
+    assert statuses == {OutboxStatus.sent.value: ROWS} or statuses == {OutboxStatus.sent: ROWS}
+    stats = await telegram.stats()
+    assert stats["total_sends"] == ROWS  # nothing twice
+    assert stats["max_global_send_rate"] <= RATE + 1  # one rate for the three, not three rates
