@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from sqlalchemy.engine import Engine
+from sqlmodel import select
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,11 +21,15 @@ from starlette.routing import Route
 
 from bot.app import ChatUpdateProcessor, webhook_secret
 from db.engine import make_engine
-from outreach import inbox
+from db.models import HandoffCard, HandoffStatus
+from outreach import inbox, texts
 from outreach.cli import prepare_database
+from outreach.clock import FrozenClock
 from outreach.inloop_server import InLoopServer
+from tests.booking.test_crash import eventually
 from tests.conftest import BotHarness, RasaStack, bot_running, free_port, postgres_database
 from tests.e2e.test_conversation import consent
+from tests.e2e.test_handoff import OFFICE_HOURS, Team, ask_for_someone, card_of
 
 pytestmark = [pytest.mark.rasa, pytest.mark.postgres]
 
@@ -53,7 +58,7 @@ class RoundRobin:
 
 @contextlib.asynccontextmanager
 async def workers(
-    emulator: object, rasa_stack: RasaStack, redis_url: str, count: int = 2
+    emulator: object, rasa_stack: RasaStack, redis_url: str, count: int = 2, **services_kw: object
 ) -> AsyncIterator[tuple[list[BotHarness], RoundRobin, Engine]]:
     """`count` workers on one fresh PostgreSQL database and Redis, in webhook mode behind a round robin."""
     with postgres_database() as url:
@@ -73,7 +78,7 @@ async def workers(
                         "worker_name": f"worker-{index}",
                     }
                     harness = await stack.enter_async_context(
-                        bot_running(emulator, engine, url, rasa_stack.url, settings_kw=settings_kw)
+                        bot_running(emulator, engine, url, rasa_stack.url, settings_kw=settings_kw, **services_kw)
                     )
                     harnesses.append(harness)
                 yield harnesses, balancer, engine
@@ -177,3 +182,35 @@ async def test_an_update_a_killed_worker_left_behind_is_handled_by_another(
         assert (await amina.next_message()).text  # answered
         assert inbox.pending_in_chat(engine, 2603, 10**9) == []
         assert await processor.sweep() == 0  # handled once
+
+
+async def test_five_relays_press_at_once_on_three_workers_and_exactly_one_wins(
+    emulator: object, rasa_stack: RasaStack, redis_url: str, telegram: object
+) -> None:
+    clock = FrozenClock(OFFICE_HOURS)
+    async with workers(emulator, rasa_stack, redis_url, count=3, clock=clock) as (harnesses, balancer, _engine):
+        team = Team(harnesses[0], clock, telegram)
+        relays = [
+            await team.member(2611 + i, name, "dijon")
+            for i, name in enumerate(["Samia", "Yannick", "Léa", "Hugo", "Nora"])
+        ]
+        amina = await team.resident(2610, "Amina")
+        await ask_for_someone(amina)
+        cards = [await card_of(relay) for relay in relays]
+
+        def recorded() -> int:
+            with team.uow() as uow:
+                return len(uow.session.exec(select(HandoffCard)).all())
+
+        await eventually(lambda: recorded() == len(relays), 10, "every card recorded")
+        before = len(balancer.served)
+        await asyncio.gather(*(r.press(texts.CARD_TAKE, message=c) for r, c in zip(relays, cards, strict=True)))
+        claimed = [
+            m
+            for r in relays
+            for m in [await r.wait_for(lambda m: m.edited and ("Pris par" in m.text or "Vous avez pris" in m.text))]
+        ]
+        assert len(set(balancer.served[before : before + 5])) == 3  # the presses reached the three workers
+        [case] = team.cases()
+        assert case.status == HandoffStatus.claimed
+        assert sum(m.text.startswith("Vous avez pris") for m in claimed) == 1
