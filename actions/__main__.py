@@ -12,7 +12,7 @@ import uvicorn
 from actions import runtime
 from actions.server import create_app
 from outreach import bootstrap
-from outreach.logs import setup_logging
+from outreach.logs import setup_logging_for
 from outreach.screening import national
 
 log = logging.getLogger("outreach.actions")
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = bootstrap.load_settings()
     if settings is None:
         return 2
-    setup_logging(settings.log_level, prefix="actions ")
+    setup_logging_for(settings, prefix="actions ")
     container = bootstrap.build(settings)  # no bot token here: what actions send goes through the outbox
     runtime.use(runtime.Runtime(settings=settings, engine=container.engine, clock=container.clock))
     # OpenFisca's first simulation is slow: done before the first resident's screening

@@ -9,6 +9,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -41,9 +42,10 @@ from bot.channel import (
 )
 from bot.conversation import MENU_COMMANDS, TALK_TO_HUMAN, show_my_data, stop_proactive
 from bot.webhook import webhook_app
-from outreach import i18n, inbox, language_id, options, texts
+from outreach import i18n, inbox, language_id, metrics, options, texts
 from outreach.config import Settings
 from outreach.inloop_server import InLoopServer
+from outreach.logs import bound_update
 from outreach.replies import Button, Reply
 from outreach.services import handoffs, residents
 from outreach.services import staff as staff_service
@@ -212,12 +214,21 @@ class ChatUpdateProcessor(SimpleUpdateProcessor):
         self.handling: collections.Counter[int] = collections.Counter()
         self.replaying: set[int] = set()
         self.written: set[int] = set()  # written down by the webhook before Telegram got its 200 (bot/webhook.py)
+        self.outcomes: dict[int, str] = {}  # updates not handled as usual: flood_dropped, error (metrics)
         self.application: Application | None = None  # set by build_application (to handle others' updates)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         if not isinstance(update, Update):
             await coroutine
             return
+        started = time.perf_counter()
+        with bound_update(update.update_id):
+            outcome = await self._process(update, coroutine)
+        if outcome != "duplicate":
+            metrics.observe_turn(time.perf_counter() - started, _kind_of(update))
+        metrics.count_update(self.outcomes.pop(update.update_id, outcome))
+
+    async def _process(self, update: Update, coroutine: Awaitable[Any]) -> str:
         engine, now = self.services.engine, self.services.clock.now()
         chat = update.effective_chat
         chat_id = chat.id if chat is not None else None
@@ -235,7 +246,7 @@ class ChatUpdateProcessor(SimpleUpdateProcessor):
             new = True
         if not new:
             coroutine.close()  # type: ignore[attr-defined]  # delivered twice: handled once
-            return
+            return "duplicate"
         if chat_id is not None:
             self.handling[chat_id] += 1
         try:
@@ -251,6 +262,7 @@ class ChatUpdateProcessor(SimpleUpdateProcessor):
                 if self.handling[chat_id] <= 0:
                     del self.handling[chat_id]
             self.replaying.discard(update.update_id)
+        return "handled"
 
     async def _handle(self, update_id: int, coroutine: Awaitable[Any]) -> None:
         await coroutine
@@ -306,6 +318,16 @@ class ChatUpdateProcessor(SimpleUpdateProcessor):
         return len(left)
 
 
+def _kind_of(update: Update) -> str:
+    """What the turn-latency histogram calls this update."""
+    if update.callback_query is not None:
+        return "button"
+    message = update.message
+    if message is not None and message.text is not None:
+        return "command" if message.text.startswith("/") else "text"
+    return "other"
+
+
 async def flood_gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Before every handler (group -1): an update of a chat that floods the bot is not handled; the first one
     refused gets the flood answer, a refused button press an empty answer (no spinner left)."""
@@ -316,6 +338,7 @@ async def flood_gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     verdict = services_of(context).gate.admit_update(chat.id, waiting=processor.handling[chat.id] - 1)
     if verdict == "ok":
         return
+    processor.outcomes[update.update_id] = "flood_dropped"
     if update.callback_query is not None:
         await acknowledge(update.callback_query)
     if verdict == "warn" and update.effective_message is not None:
@@ -337,6 +360,9 @@ async def group_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log (redacted, no update content) and tell the person something went wrong."""
     log.error("error while handling an update", exc_info=context.error)
+    processor = context.application.update_processor
+    if isinstance(update, Update) and isinstance(processor, ChatUpdateProcessor):
+        processor.outcomes[update.update_id] = "error"
     if isinstance(update, Update) and update.effective_chat is not None:
         if update.callback_query is not None:
             await acknowledge(update.callback_query)

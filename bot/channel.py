@@ -21,7 +21,7 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
 from db.engine import UnitOfWork
-from outreach import i18n, texts
+from outreach import i18n, metrics, texts
 from outreach.clock import Clock
 from outreach.config import Settings
 from outreach.coordination import Coordination
@@ -201,6 +201,7 @@ async def resilient(send: Callable[[], Awaitable[T]], *, delays: Sequence[float]
         try:
             return await send()
         except RetryAfter as error:
+            metrics.count_rate_limited(_seconds(error.retry_after))
             if attempt >= len(delays):
                 raise
             wait = _seconds(error.retry_after)

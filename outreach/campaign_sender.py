@@ -9,7 +9,7 @@ import sys
 
 from outreach import bootstrap
 from outreach.config import Settings
-from outreach.logs import setup_logging
+from outreach.logs import setup_logging_for
 
 log = logging.getLogger("outreach.campaigns")
 
@@ -35,7 +35,7 @@ def main() -> int:
     settings = bootstrap.load_settings(token_needed_for="send campaigns")  # noqa: S106 - a purpose, no password
     if settings is None:
         return 2
-    setup_logging(settings.log_level, prefix="campaigns ")
+    setup_logging_for(settings, prefix="campaigns ")
     asyncio.run(serve(settings))
     return 0
 

@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     # Several Rasa replicas, comma-separated: a resident's turns go to one of them (by sender), the next one
     # when it is down. Overrides OUTREACH_RASA_URL.
     rasa_urls: str | None = Field(default=None, validation_alias=_env("OUTREACH_RASA_URLS"))
+    # /metrics of a worker answers loopback, or whoever sends this bearer token (a Prometheus elsewhere).
+    metrics_token: SecretStr | None = Field(default=None, validation_alias=_env("OUTREACH_METRICS_TOKEN"))
     # "text" (readable) or "json" (one JSON object per line, with the update's id: what a log collector reads).
     log_format: str = Field(default="text", pattern="^(text|json)$", validation_alias=_env("OUTREACH_LOG_FORMAT"))
     # Campaigns: at most this many campaigns reach one resident in 7 days.

@@ -18,7 +18,7 @@ import sys
 
 from outreach import bootstrap
 from outreach.config import Settings
-from outreach.logs import setup_logging
+from outreach.logs import setup_logging_for
 from outreach.outbox import DispatchStats
 
 log = logging.getLogger("outreach.dispatch")
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = bootstrap.load_settings(token_needed_for="dispatch the outbox")  # noqa: S106 - a purpose, no password
     if settings is None:
         return 2
-    setup_logging(settings.log_level, prefix="dispatch ")
+    setup_logging_for(settings, prefix="dispatch ")
     asyncio.run(serve(settings, once=args.once))
     return 0
 

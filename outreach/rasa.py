@@ -12,7 +12,7 @@ import httpx
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
-from outreach import rasa_store
+from outreach import metrics, rasa_store
 from outreach.replies import Button, Reply
 
 log = logging.getLogger(__name__)
@@ -126,13 +126,22 @@ class RasaClient:
                 "/webhooks/rest/webhook",
                 json={"sender": sender, "message": text, "metadata": metadata or {}},
             )
+        except httpx.TimeoutException as exc:
+            metrics.count_rasa_error("timeout")
+            raise RasaUnavailable(type(exc).__name__) from exc
+        except httpx.TransportError as exc:
+            metrics.count_rasa_error("unreachable")
+            raise RasaUnavailable(type(exc).__name__) from exc
         except httpx.HTTPError as exc:
+            metrics.count_rasa_error("other")
             raise RasaUnavailable(type(exc).__name__) from exc
         if response.status_code != 200:
+            metrics.count_rasa_error("http_error")
             raise RasaUnavailable(f"HTTP {response.status_code}")
         try:
             messages = response.json()
         except ValueError as exc:
+            metrics.count_rasa_error("other")
             raise RasaUnavailable("invalid JSON") from exc
         replies = [reply_from_rasa(m) for m in messages if isinstance(m, dict)]
         return [r for r in replies if r.text or r.custom]

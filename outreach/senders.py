@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from outreach.logs import redact
+from outreach.metrics import count_rate_limited
 from outreach.outbox import MAX_CAPTION, OutboxRow, SendResult
 
 
@@ -151,8 +152,9 @@ def _result(response: httpx.Response) -> SendResult:
     description = str(body.get("description") or response.reason_phrase)[:200]
     error = f"{code}: {description}"
     if code == 429:
-        retry_after = (body.get("parameters") or {}).get("retry_after", 1)
-        return SendResult.rate_limited(float(retry_after), error)
+        retry_after = float((body.get("parameters") or {}).get("retry_after", 1))
+        count_rate_limited(retry_after)  # outreach_telegram_429_total (docs/operations.md)
+        return SendResult.rate_limited(retry_after, error)
     if code == 403:
         return SendResult.forbidden(error)
     if code in (400, 401, 404, 413):

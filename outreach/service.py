@@ -7,21 +7,51 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from telegram.ext import Application
 
 from bot import staff
 from bot.app import ChatUpdateProcessor, Services, running
-from outreach import bootstrap
+from outreach import bootstrap, metrics
 from outreach.config import Settings
 from outreach.console.server import ConsoleServer
 from outreach.console.web import create_app
-from outreach.logs import setup_logging
+from outreach.logs import setup_logging_for
 from outreach.rasa import RasaClient
 
 log = logging.getLogger("outreach.service")
 
 
+def readiness_of(
+    container: bootstrap.Container, services: Services, application: Application
+) -> Callable[[], Awaitable[bool]]:
+    """Ready (`/pret`): Telegram's updates are taken, the database and Redis answer, a dialogue engine answers."""
+
+    def database_answers() -> None:
+        with container.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    async def ready() -> bool:
+        if not application.running:
+            return False
+        try:
+            await asyncio.to_thread(database_answers)
+        except SQLAlchemyError:
+            return False
+        if container.coordination is not None and not await container.coordination.ping():
+            return False
+        return await services.rasa.healthy()
+
+    return ready
+
+
 async def serve(settings: Settings) -> None:
     container = bootstrap.build(settings)
+    metrics.set_worker(container.worker)
+    metrics.register_database(container.engine, container.clock)
     services = Services(
         settings=settings,
         engine=container.engine,
@@ -50,7 +80,15 @@ async def serve(settings: Settings) -> None:
                 processor.sweep, "interval", seconds=15, id="inbox_sweep", max_instances=1, coalesce=True
             )
         console = ConsoleServer(
-            create_app(container.engine, container.clock, settings), settings.console_host, settings.console_port
+            create_app(
+                container.engine,
+                container.clock,
+                settings,
+                readiness=readiness_of(container, services, application),
+                metrics_token=settings.metrics_token.get_secret_value() if settings.metrics_token else None,
+            ),
+            settings.console_host,
+            settings.console_port,
         )
         try:
             await console.start()
@@ -70,7 +108,7 @@ def main() -> int:
     settings = bootstrap.load_settings()
     if settings is None:
         return 2
-    setup_logging(settings.log_level)
+    setup_logging_for(settings)
     asyncio.run(serve(settings))
     return 0
 

@@ -11,7 +11,7 @@ import typer
 from db.migrate import revision
 from outreach import rasa_model, supervisor
 from outreach.cli.common import prepare_database, prepare_database_or_exit, settings
-from outreach.logs import setup_logging
+from outreach.logs import setup_logging_for
 
 db_app = typer.Typer(help="Database migrations and reference data.", no_args_is_help=True)
 nlu_app = typer.Typer(help="The trained NLU model.", no_args_is_help=True)
@@ -20,7 +20,7 @@ nlu_app = typer.Typer(help="The trained NLU model.", no_args_is_help=True)
 def run() -> None:
     """Start everything: Rasa, the action server, the bot (sandbox when no TELEGRAM_BOT_TOKEN)."""
     current = settings()
-    setup_logging(current.log_level)
+    setup_logging_for(current)
     prepare_database_or_exit(current.database_url)
     rasa_model.train()
     if current.sandbox:

@@ -7,17 +7,23 @@ the Content-Security-Policy forbids it) for the live audience count and the prog
 
 from __future__ import annotations
 
+import asyncio
+import hmac
+import ipaddress
 import logging
+import os
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from outreach import metrics
 from outreach.clock import Clock
 from outreach.config import Settings
 from outreach.console import campaign_pages, login, pages
@@ -45,13 +51,84 @@ def _error_page(request: Request, status_code: int, message: str | None) -> Resp
     )
 
 
-def create_app(engine: Engine, clock: Clock, settings: Settings) -> FastAPI:
+READINESS_TIMEOUT = 5.0  # seconds: a readiness check slower than this answers "not ready"
+FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")  # a request relayed by a proxy (nginx)
+
+
+def _from_loopback(request: Request) -> bool:
+    """Sent from this machine, directly: a request relayed by a local proxy (its forwarding headers) is not."""
+    if request.client is None or any(name in request.headers for name in FORWARDING_HEADERS):
+        return False
+    try:
+        address = ipaddress.ip_address(request.client.host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+def _bearer_matches(request: Request, token: str | None) -> bool:
+    if not token:
+        return False
+    scheme, _, sent = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(sent.strip().encode(), token.encode())
+
+
+def _add_probes(app: FastAPI, readiness: Callable[[], Awaitable[bool]] | None, metrics_token: str | None) -> None:
+    """/pret (readiness) and /metrics (Prometheus): no session, no CSRF; docs/operations.md. /sante (liveness)
+    is in login.py."""
+
+    failing: list[str] = []  # the failure already logged: probes come every few seconds, one warning is enough
+
+    async def ready() -> bool:
+        if readiness is None:
+            return True
+        try:
+            result = bool(await asyncio.wait_for(readiness(), timeout=READINESS_TIMEOUT))
+        except Exception as exc:  # a failing check means "not ready", never a 500
+            if type(exc).__name__ not in failing:
+                failing.append(type(exc).__name__)
+                log.warning("readiness check failed (%s)", type(exc).__name__)
+            return False
+        failing.clear()
+        return result
+
+    @app.get("/pret")
+    async def readiness_probe() -> Response:
+        """For the load balancer and the supervisor: 200 when this worker may take updates, else 503."""
+        is_ready = await ready()
+        metrics.set_ready(is_ready)
+        return JSONResponse({"ready": is_ready}, status_code=200 if is_ready else 503)
+
+    @app.get("/metrics")
+    async def metrics_endpoint(request: Request) -> Response:
+        """Prometheus text, from this machine (not through a proxy) or with `Authorization: Bearer
+        <OUTREACH_METRICS_TOKEN>`; otherwise the same 404 as an unknown page."""
+        if not (_from_loopback(request) or _bearer_matches(request, metrics_token)):
+            raise StarletteHTTPException(404)
+        metrics.set_ready(await ready())
+        body, content_type = await asyncio.to_thread(metrics.exposition)  # the database queries
+        return Response(body, media_type=content_type)
+
+
+def create_app(
+    engine: Engine,
+    clock: Clock,
+    settings: Settings,
+    *,
+    readiness: Callable[[], Awaitable[bool]] | None = None,
+    metrics_token: str | None = None,
+) -> FastAPI:
+    """The console app. `readiness`: what /pret answers (None: always ready). `metrics_token`: the bearer token
+    that opens /metrics from another machine (None: the OUTREACH_METRICS_TOKEN environment variable, if set)."""
     app = FastAPI(title="Outreach – console", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.console = ConsoleState(engine, clock, settings)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(login.router)
     app.include_router(pages.router)
     app.include_router(campaign_pages.router)
+    _add_probes(app, readiness, metrics_token or os.environ.get("OUTREACH_METRICS_TOKEN") or None)
     secure = settings.effective_console_url.startswith("https://")
     app.state.secure_cookies = secure
 
