@@ -8,6 +8,7 @@
     stats.py      stats
     campaign.py   campaign create|start|pause|resume|cancel|status|list
     resident.py   resident export|erase (a resident's rights, on request)
+    cluster.py    cluster up|status|down (the scale-out topology, outreach/cluster)
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sys
 
 import typer
 
-from outreach.cli import booking, campaign, resident, screening, service, staff, stats
+from outreach.cli import booking, campaign, cluster, resident, screening, service, staff, stats
 from outreach.cli.common import prepare_database
 
 __all__ = ["app", "main", "prepare_database"]
@@ -38,6 +39,7 @@ app.add_typer(staff.staff_app, name="staff")
 app.add_typer(booking.permanence_app, name="permanence")
 app.add_typer(campaign.campaign_app, name="campaign")
 app.add_typer(resident.resident_app, name="resident")
+app.add_typer(cluster.cluster_app, name="cluster")
 
 
 def main() -> None:
