@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -172,6 +175,162 @@ def running_service(
             service.dispose()
 
 
+# ---------------------------------------------------------------- a cluster under drill
+
+
+@dataclass
+class ClusterService:
+    """`outreach cluster up` in sandbox mode (tests/cluster, bench/scaleout.py) and what a drill does to it: the
+    same interface as Service (`engine`, `kill`, `restarted`), process names worker-i, rasa-i, actions-i."""
+
+    line: dict[str, Any]  # what `outreach cluster up` printed
+    database_url: str
+    base_port: int
+    log: Path
+    _engine: Engine | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.base_port + 1}"  # the emulator (outreach/cluster/topology.py Layout)
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = make_engine(self.database_url)
+        return self._engine
+
+    def processes(self) -> dict[str, dict[str, Any]]:
+        out = subprocess.run(  # noqa: S603 - our own CLI
+            [str(Path(sys.executable).parent / "outreach"), "cluster", "status"],
+            capture_output=True,
+            text=True,
+            cwd=PROJECT_ROOT,
+            check=False,
+        )
+        return json.loads(out.stdout.strip().splitlines()[-1])["processes"] if out.stdout.strip() else {}
+
+    def pid(self, child: str) -> int:
+        return int(self.processes()[child]["pid"])
+
+    def kill(self, child: str) -> int:
+        pid = self.pid(child)
+        os.kill(pid, signal.SIGKILL)
+        return pid
+
+    def health_url(self, child: str) -> str:
+        kind, _, number = child.partition("-")
+        port = {"worker": 70, "rasa": 10, "actions": 30}[kind] + self.base_port + int(number)
+        return {
+            "worker": f"http://127.0.0.1:{port}/sante",
+            "rasa": f"http://127.0.0.1:{port}/",
+            "actions": f"http://127.0.0.1:{port}/health",
+        }[kind]
+
+    async def restarted(self, child: str, killed: int, within: float = 180) -> float:
+        """Wait until supervisord started `child` again (a new pid) and it answers; seconds it took."""
+        async with httpx.AsyncClient() as http:
+
+            async def back() -> bool:
+                info = (await asyncio.to_thread(self.processes)).get(child) or {}
+                if info.get("state") != "RUNNING" or int(info.get("pid") or 0) in (0, killed):
+                    return False
+                with contextlib.suppress(httpx.HTTPError):
+                    return (await http.get(self.health_url(child), timeout=2)).status_code == 200
+                return False
+
+            return await until(back, within, f"{child} restarted after SIGKILL", every=1.0)
+
+    def dispose(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+
+@contextlib.contextmanager
+def running_cluster(
+    workdir: Path,
+    database_url: str,
+    *,
+    workers: int = 3,
+    rasa: int = 2,
+    env: dict[str, str] | None = None,
+    timeout: float = 600,
+) -> Iterator[ClusterService]:
+    """`outreach cluster up --workers N --rasa M` in sandbox mode on `database_url` (PostgreSQL), for drills;
+    `outreach cluster down` afterwards."""
+    base_port, port = free_port_block(), free_port()
+    child_env = dict(os.environ)
+    child_env.pop("TELEGRAM_BOT_TOKEN", None)
+    child_env.update(DRILL_ENV)
+    child_env.update(DATABASE_URL=database_url, **(env or {}))
+    outreach = str(Path(sys.executable).parent / "outreach")
+    log = workdir / "cluster-up.log"
+    argv = [
+        outreach,
+        "cluster",
+        "up",
+        "--workers",
+        str(workers),
+        "--rasa",
+        str(rasa),
+        "--base-port",
+        str(base_port),
+        "--port",
+        str(port),
+        "--timeout",
+        str(int(timeout)),
+    ]
+    try:
+        with log.open("w") as err:
+            out = subprocess.run(  # noqa: S603 - our own CLI
+                argv,
+                env=child_env,
+                cwd=PROJECT_ROOT,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+                check=False,
+                timeout=timeout + 120,
+            )
+        if out.returncode != 0:
+            raise RuntimeError(f"outreach cluster up exited {out.returncode}:\n{log.read_text()[-4000:]}")
+        service = ClusterService(json.loads(out.stdout.strip().splitlines()[-1]), database_url, base_port, log)
+        with UnitOfWork(service.engine) as uow:
+            seed_demo(uow, SystemClock())
+        try:
+            yield service
+        finally:
+            service.dispose()
+    finally:
+        subprocess.run(  # noqa: S603 - our own CLI
+            [outreach, "cluster", "down"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            check=False,
+            timeout=300,
+        )
+
+
+def free_port_block(size: int = 100) -> int:
+    """A first port whose next `size` ports are free (a cluster takes ports from it: topology.Layout)."""
+    for _ in range(200):
+        first = 20_000 + secrets.randbelow(40_000)
+        if all(_port_free(first + offset) for offset in range(size)):
+            return first
+    raise RuntimeError("no block of free ports")
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 # ---------------------------------------------------------------- PostgreSQL of its own
 
 
@@ -200,7 +359,10 @@ class Postgres:
     def start(self) -> str:
         done = subprocess.run(  # noqa: S603 (our own script)
             [str(PROJECT_ROOT / "scripts" / "postgres.sh"), "start"],
-            env=self._env(), capture_output=True, text=True, check=False,
+            env=self._env(),
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if done.returncode != 0:
             raise RuntimeError(f"PostgreSQL did not start: {done.stderr[-2000:]}")
@@ -218,7 +380,8 @@ class Postgres:
     def stop(self, mode: str = "immediate") -> None:
         subprocess.run(  # noqa: S603 (PostgreSQL's pg_ctl, fixed arguments)
             self._as_postgres(str(self._bin()), "-D", str(self.directory), "-m", mode, "-w", "stop"),
-            capture_output=True, check=False,
+            capture_output=True,
+            check=False,
         )
 
     def start_again(self) -> None:
@@ -228,7 +391,9 @@ class Postgres:
         log = str(self.directory / "log")
         done = subprocess.run(  # noqa: S603 (PostgreSQL's pg_ctl, fixed arguments)
             self._as_postgres(str(self._bin()), "-D", str(self.directory), "-l", log, "-w", "-o", options, "start"),
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if done.returncode != 0:
             raise RuntimeError(f"PostgreSQL did not start again: {done.stdout[-1000:]} {done.stderr[-1000:]}")
@@ -284,9 +449,14 @@ class Talk:
 
     def report(self) -> dict[str, Any]:
         return {
-            "residents": self.residents, "sent": self.sent, "answered": self.answered, "lost": self.lost,
-            "technical_errors": self.technical_errors, "one_moment_notices": self.one_moment,
-            "duplicated": self.duplicated, "slowest_answer_s": round(self.slowest, 1),
+            "residents": self.residents,
+            "sent": self.sent,
+            "answered": self.answered,
+            "lost": self.lost,
+            "technical_errors": self.technical_errors,
+            "one_moment_notices": self.one_moment,
+            "duplicated": self.duplicated,
+            "slowest_answer_s": round(self.slowest, 1),
             "in_flight_at_fault": self.in_flight_at_fault,
         }
 
@@ -365,8 +535,8 @@ async def start_chatting(
     telegram: EmulatorClient, first_id: int, count: int, *, within: float, pace: float = 1.2
 ) -> Chatters:
     users = [await telegram.user(first_id + i, f"Hab{i}") for i in range(count)]
-    for user in users:
-        await consent(user)
+    for batch in range(0, count, 20):  # 20 at a time, like residents arriving, not one after the other
+        await asyncio.gather(*(consent(user) for user in users[batch : batch + 20]))
     tally, stop, fault = Talk(residents=count), asyncio.Event(), asyncio.Event()
     tasks = [asyncio.create_task(chatter(u, tally, stop, fault, within=within, pace=pace)) for u in users]
     return Chatters(users, tally, stop, fault, tasks)
@@ -476,8 +646,16 @@ async def start_campaign(service: Service, telegram: EmulatorClient, first_chat:
         connection.execute(
             insert(Resident.__table__),  # type: ignore[attr-defined]
             [
-                {"public_id": f"d{tag}{chat:023d}", "telegram_user_id": chat, "chat_id": chat, "first_name": f"C{chat}",
-                 "territory_id": "troyes", "consent_version": "2026-11", "consent_at": now, "created_at": now}
+                {
+                    "public_id": f"d{tag}{chat:023d}",
+                    "telegram_user_id": chat,
+                    "chat_id": chat,
+                    "first_name": f"C{chat}",
+                    "territory_id": "troyes",
+                    "consent_version": "2026-11",
+                    "consent_at": now,
+                    "created_at": now,
+                }
                 for chat in chats
             ],
         )
@@ -522,8 +700,6 @@ async def campaign_finished(service: Service, telegram: EmulatorClient, campaign
     return _now() - campaign.started_at
 
 
-
-
 # ---------------------------------------------------------------- the drills
 
 
@@ -552,9 +728,9 @@ async def _answered_again(chatting: Chatters, within: float) -> float:
 
 
 async def kill_drill(
-    service: Service,
+    service: Service | ClusterService,
     telegram: EmulatorClient,
-    child: str,
+    child: str | tuple[str, ...],
     *,
     first_id: int,
     talkers: int = 4,
@@ -568,29 +744,34 @@ async def kill_drill(
     and the booking go on, the campaign finishes, every resident is answered (a message is given up after
     `answer_within` s, default `within`)."""
     began = _now()
+    children = (child,) if isinstance(child, str) else child
     chatting = await start_chatting(telegram, first_id, talkers, within=answer_within or within)
-    form_user = await telegram.user(first_id + 100, "Fatou")
-    booking_user = await telegram.user(first_id + 101, "Karim")
+    form_user = await telegram.user(first_id + 100_000, "Fatou")
+    booking_user = await telegram.user(first_id + 100_001, "Karim")
     question, offer = await asyncio.gather(screening_until(form_user, form_at), booking_until_offer(booking_user))
-    campaign = await start_campaign(service, telegram, first_id + 1000, campaign_size)
+    campaign = await start_campaign(service, telegram, first_id + 200_000, campaign_size)
     await _campaign_at(telegram, campaign, 0.25)
     sent_before = await sent_to(telegram, campaign.chats)
-    killed = service.kill(child)
+    killed_pids = [service.kill(name) for name in children]
+    killed = killed_pids[0] if len(killed_pids) == 1 else killed_pids
     fault = _now()
     chatting.fault_now()
-    restarted = asyncio.create_task(_outcome(service.restarted(child, killed, within), fault))
+    restarted = asyncio.create_task(
+        _outcome(
+            asyncio.gather(*(service.restarted(n, pid, within) for n, pid in zip(children, killed_pids, strict=True))),
+            fault,
+        )
+    )
     form = asyncio.create_task(_outcome(screening_rest(form_user, question, form_at, within), fault))
     booking = asyncio.create_task(_outcome(book(booking_user, offer, within), fault))
     finished = asyncio.create_task(_outcome(campaign_finished(service, telegram, campaign, within), fault))
     answered_again = asyncio.create_task(_outcome(_answered_again(chatting, within), fault))
     restart = await restarted
-    form_result, booking_result, campaign_result, again = await asyncio.gather(
-        form, booking, finished, answered_again
-    )
+    form_result, booking_result, campaign_result, again = await asyncio.gather(form, booking, finished, answered_again)
     talk = await chatting.finish()
     campaign_report = campaign.report(await telegram.stats(), campaign_result.get("after_fault_s"))
     return {
-        "drill": f"SIGKILL {child}",
+        "drill": f"SIGKILL {' and '.join(children)}",
         "killed_pid": killed,
         "restart": restart,
         "conversations": {**talk.report(), "all_answered_again": again},

@@ -30,6 +30,7 @@ from outreach.rasa_model import TRACKER_URL_VARIABLE, actions_server_argv, rasa_
 from outreach.supervisor import SANDBOX_TOKEN
 
 MAX_REPLICAS = 16
+RASA_LOCK_LIFETIME = 10  # seconds (TICKET_LOCK_LIFETIME): a turn takes < 2 s, the service waits 15 s for one
 DEFAULT_WORKERS = 3
 DEFAULT_RASA = 2
 DEFAULT_BASE_PORT = 7100
@@ -347,7 +348,9 @@ def plan(
             Program(
                 f"rasa-{i}",
                 rasa_server_argv(host=LOOPBACK, port=layout.rasa_port(i), endpoints=layout.paths.endpoints(i)),
-                rasa_env(rasa_token, tracker_store=tracker_store),
+                # a replica killed mid-turn holds its conversation's lock in Redis: the next replica may take it
+                # over after 10 s (Rasa's default: 60 s, longer than the service waits for a turn)
+                rasa_env(rasa_token, tracker_store=tracker_store) | {"TICKET_LOCK_LIFETIME": str(RASA_LOCK_LIFETIME)},
                 health=f"http://{LOOPBACK}:{layout.rasa_port(i)}/",  # answers once the model is loaded
                 priority=300,
                 stopwaitsecs=30,
