@@ -57,7 +57,7 @@ import statistics
 import tempfile
 import time
 from collections import defaultdict, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,7 +67,7 @@ import httpx
 from bench.common import machine, percentile, publish
 from outreach import texts
 from sandbox.client import ChatUser, EmulatorClient, EmulatorError
-from sandbox.launch import Launched, launch_outreach
+from sandbox.launch import PROJECT_ROOT, Launched, launch_outreach
 
 FIRST_USER_ID = 20_000
 SPLIT_GAP = 0.25  # s: a bot message this close to the previous one, with a message waiting, continues the turn
@@ -220,11 +220,27 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_snapshot(service: Launched) -> Snapshot:
-    """(pid, CPU seconds) of each child of `outreach run`, of the supervisor and of this process."""
-    pids = child_pids(service.log.read_text(errors="replace"))
-    snapshot = {name: (pid, cpu_seconds(pid)) for name, pid in pids.items()}
-    snapshot["supervisor"] = (service.process.pid, cpu_seconds(service.process.pid))
+def target_pids(target: object) -> dict[str, int]:
+    """The processes whose CPU the report gives: the children of `outreach run` and its supervisor, or every
+    program of a cluster."""
+    if isinstance(target, Launched):
+        pids = child_pids(target.log.read_text(errors="replace"))
+        pids["supervisor"] = target.process.pid
+        return pids
+    processes = target.processes()  # type: ignore[attr-defined]
+    return {name: int(info["pid"]) for name, info in processes.items() if info.get("pid")}
+
+
+def target_log(target: object) -> str:
+    if isinstance(target, Launched):
+        return target.log.read_text(errors="replace")
+    logs = Path(PROJECT_ROOT / "var" / "cluster" / "logs")
+    return "\n".join(path.read_text(errors="replace") for path in sorted(logs.glob("worker-*.log")))
+
+
+def cpu_snapshot(target: object) -> Snapshot:
+    """(pid, CPU seconds) of each process of the target and of this process."""
+    snapshot = {name: (pid, cpu_seconds(pid)) for name, pid in target_pids(target).items()}
     times = os.times()
     snapshot["load_generator"] = (os.getpid(), times.user + times.system)
     return snapshot
@@ -335,8 +351,8 @@ async def drain(log: EventLog, user_ids: Sequence[int], sent_count: int, split_g
 def log_counts(text: str) -> dict[str, int]:
     lines = text.splitlines()
     return {
-        "errors_in_log": sum(" ERROR " in line for line in lines),
-        "warnings_in_log": sum(" WARNING " in line for line in lines),
+        "errors_in_log": sum(" ERROR " in line or '"level": "ERROR"' in line for line in lines),
+        "warnings_in_log": sum(" WARNING " in line or '"level": "WARNING"' in line for line in lines),
         "restarts": sum("; restarting in" in line for line in lines),
     }
 
@@ -415,15 +431,18 @@ async def run_load(
     split_gap: float = SPLIT_GAP,
     drain_limit: float = DRAIN_LIMIT,
     workdir: Path | None = None,
+    target: Callable[[Path], contextlib.AbstractContextManager[Any]] | None = None,
 ) -> tuple[dict[str, Any], dict[int, ChatMatch], str]:
-    """The whole benchmark: returns the report, the matching of each chat and the service's log."""
+    """The whole benchmark: returns the report, the matching of each chat and the service's log. `target`: what
+    to start in the work directory (default `outreach run`, sandbox mode; bench/scaleout.py: a cluster)."""
     with contextlib.ExitStack() as stack:
         if workdir is None:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         load_average = os.getloadavg()
-        service = stack.enter_context(launch_outreach(workdir))
-        assert service.sandbox_url
-        async with EmulatorClient(service.sandbox_url, timeout=60) as telegram:
+        service = stack.enter_context((target or launch_outreach)(workdir))
+        assert service.sandbox_url if isinstance(service, Launched) else service.url
+        sandbox_url = service.sandbox_url if isinstance(service, Launched) else service.url
+        async with EmulatorClient(sandbox_url, timeout=60) as telegram:
             user_ids = [FIRST_USER_ID + index for index in range(residents)]
             users = [await telegram.user(user_id, f"Habitant{index}") for index, user_id in enumerate(user_ids)]
             consent_began = time.perf_counter()
@@ -456,7 +475,7 @@ async def run_load(
             cpu_after, wall = cpu_snapshot(service), time.perf_counter() - wall_before
             stats = await telegram.stats()
             matches = matched(log, user_ids, split_gap)
-        log_text = service.log.read_text(errors="replace")
+        log_text = target_log(service)
     cpu = cpu_used(cpu_before, cpu_after)
     report: dict[str, Any] = {
         "benchmark": "load",

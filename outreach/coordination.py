@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import redis.asyncio as redis
 from redis.asyncio.lock import Lock
@@ -22,6 +23,7 @@ from redis.exceptions import LockError, RedisError
 log = logging.getLogger(__name__)
 
 TURN_EXPIRY = 30.0  # seconds a turn survives its holder (renewed every TURN_EXPIRY / 3 while held)
+LONG_TURN = 90.0  # a turn held this long is stuck somewhere: said in the log, with where
 TURN_POLL = 0.01  # how often a worker waiting for a chat's turn looks again
 PREFIX = "outreach:"
 
@@ -63,21 +65,32 @@ class Coordination:
             self.client, f"{PREFIX}chat:{chat_id}", timeout=self.turn_expiry, sleep=TURN_POLL, thread_local=False
         )
         await lock.acquire()
-        keeper = asyncio.create_task(self._keep(lock))
+        done = asyncio.Event()
+        keeper = asyncio.create_task(self._keep(lock, asyncio.current_task(), done))
         try:
             yield
         finally:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
+            # told to stop, not cancelled: a cancellation that reaches it inside a Redis call may be swallowed
+            # there (seen: the keeper went on renewing a finished turn, and this chat waited forever)
+            done.set()
+            await keeper
             try:
                 await lock.release()
             except (LockError, RedisError) as exc:  # expired meanwhile (a very long turn, Redis restarted)
                 log.warning("chat turn: released after it expired (%s)", type(exc).__name__)
 
-    async def _keep(self, lock: Lock) -> None:
+    async def _keep(self, lock: Lock, holder: asyncio.Task[Any] | None, done: asyncio.Event) -> None:
+        """Renew the turn every third of its expiry until `done`."""
+        held, warned = 0.0, False
         while True:
-            await asyncio.sleep(self.turn_expiry / 3)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), timeout=self.turn_expiry / 3)
+            if done.is_set():
+                return
+            held += self.turn_expiry / 3
+            if held >= LONG_TURN and not warned and holder is not None:
+                warned = True  # where the turn is stuck (code locations only: no data of the resident)
+                log.warning("chat turn held for %.0f s, at %s", held, _awaiting(holder))
             try:
                 await lock.reacquire()
             except (LockError, RedisError) as exc:
@@ -102,6 +115,19 @@ class Coordination:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+def _awaiting(task: asyncio.Task[Any]) -> str:
+    """Where a suspended task waits: its chain of awaited coroutines (function and line, outermost first)."""
+    where, awaited = [], task.get_coro()
+    while awaited is not None and len(where) < 30:
+        frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+        if frame is None:
+            where.append(type(awaited).__name__)
+            break
+        where.append(f"{frame.f_code.co_name}:{frame.f_lineno}")
+        awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
+    return " > ".join(where)
 
 
 def connect(url: str | None) -> Coordination | None:

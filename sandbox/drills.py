@@ -302,6 +302,9 @@ def running_cluster(
         finally:
             service.dispose()
     finally:
+        logs = PROJECT_ROOT / "var" / "cluster" / "logs"
+        if logs.is_dir():  # kept with the drill's files: `cluster down` removes them
+            shutil.copytree(logs, workdir / "cluster-logs", dirs_exist_ok=True)
         subprocess.run(  # noqa: S603 - our own CLI
             [outreach, "cluster", "down"],
             cwd=PROJECT_ROOT,
@@ -738,14 +741,16 @@ async def kill_drill(
     form_at: int = 3,
     within: float = 150.0,
     answer_within: float | None = None,
+    pace: float = 1.2,
 ) -> dict[str, Any]:
-    """SIGKILL of `child` while residents chat, one is in the middle of the screening form (question
+    """SIGKILL of `child` (or of each child named) while residents chat (each writing at most every `pace` s),
+    one is in the middle of the screening form (question
     `form_at` + 1 shown), one is choosing a slot, and a campaign is sending (a quarter sent). Then the form
     and the booking go on, the campaign finishes, every resident is answered (a message is given up after
     `answer_within` s, default `within`)."""
     began = _now()
     children = (child,) if isinstance(child, str) else child
-    chatting = await start_chatting(telegram, first_id, talkers, within=answer_within or within)
+    chatting = await start_chatting(telegram, first_id, talkers, within=answer_within or within, pace=pace)
     form_user = await telegram.user(first_id + 100_000, "Fatou")
     booking_user = await telegram.user(first_id + 100_001, "Karim")
     question, offer = await asyncio.gather(screening_until(form_user, form_at), booking_until_offer(booking_user))

@@ -23,6 +23,7 @@ pytestmark = [pytest.mark.rasa, pytest.mark.faults, pytest.mark.postgres]
 
 RESIDENTS = 200
 CAMPAIGN = 2000
+PACE = 20.0  # seconds between a resident's messages at most (they wait for each answer): people chatting, not a flood
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +68,7 @@ async def test_a_worker_and_a_rasa_replica_killed_while_200_residents_chat_and_a
             talkers=RESIDENTS,
             campaign_size=CAMPAIGN,
             within=300,
+            pace=PACE,
         )
         campaign_chats = set(range(1_200_000, 1_200_000 + CAMPAIGN))
         events = (await telegram.request("GET", "/control/events", params={"after": 0, "timeout": 0}))["events"]
