@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -39,6 +41,22 @@ local slot = math.max(now, next_free, paused)
 redis.call('SET', KEYS[1], slot + interval, 'PX', 60000)
 return slot - now
 """
+# A send's start within the cap: at most ARGV[2] starts in any rolling second, on Redis's clock (members: the
+# starts, scored in µs). Returns 0 (counted: go) or how long to wait before asking again (ms).
+_CAP = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) * 1000000 + tonumber(now_parts[2])
+local paused = tonumber(redis.call('GET', KEYS[2]) or '0') * 1000
+if paused > now then return math.ceil((paused - now) / 1000) end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 1000000)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('ZADD', KEYS[1], now, ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], 2000)
+  return 0
+end
+local oldest = tonumber(redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2])
+return math.max(1, math.ceil((oldest + 1000000 - now) / 1000))
+"""
 _PAUSE = """
 local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
@@ -56,6 +74,9 @@ class Coordination:
         self.client = client
         self.turn_expiry = turn_expiry
         self._slot = client.register_script(_SLOT)
+        self._cap = client.register_script(_CAP)
+        self._starts = itertools.count()
+        self._name = secrets.token_hex(6)  # this process's sends among every worker's
         self._pause = client.register_script(_PAUSE)
 
     @contextlib.asynccontextmanager
@@ -97,11 +118,20 @@ class Coordination:
                 log.warning("chat turn: not renewed (%s)", type(exc).__name__)
 
     async def send_slot(self, rate: float) -> None:
-        """Wait for this worker's next send to be allowed by the rate shared by every worker."""
+        """Wait for this worker's next send to be allowed by the rate shared by every worker: spaced 1/rate apart
+        on one schedule (smooth), and never more than `rate` starts in any rolling second (a worker whose loop
+        was busy wakes late: its sends wait there instead of leaving together)."""
         interval_ms = max(1, round(1000 / rate))
         wait_ms = await self._slot(keys=[f"{PREFIX}send:next", f"{PREFIX}send:paused"], args=[interval_ms])
         if int(wait_ms) > 0:
             await asyncio.sleep(int(wait_ms) / 1000)
+        member = f"{self._name}:{next(self._starts)}"
+        while (  # noqa: ASYNC110 - waiting on Redis's clock, shared by the workers
+            wait_ms := int(
+                await self._cap(keys=[f"{PREFIX}send:starts", f"{PREFIX}send:paused"], args=[int(rate), member])
+            )
+        ) > 0:
+            await asyncio.sleep(wait_ms / 1000)
 
     async def pause_sends(self, seconds: float) -> None:
         """Telegram answered 429 with `retry_after`: every worker's sends wait that long."""
