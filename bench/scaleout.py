@@ -2,7 +2,7 @@
 waiting) against `outreach cluster up --workers W --rasa R` (sandbox mode, PostgreSQL, Redis, nginx), for each
 topology asked; plus the memory each extra replica costs (resident set of each process once warm).
 
-    .venv/bin/python -m bench.scaleout [--topologies 1x1,3x2] [--residents 200] [--duration 120]
+    .venv/bin/python -m bench.scaleout [--topologies 1x1,3x2] [--residents 200] [--duration 120] [--think 2-4]
 
 Needs PostgreSQL (scripts/postgres.sh, started here) and the cluster's packages (scripts/cluster-deps.sh). One
 cluster at a time (var/cluster): stop yours first (`outreach cluster down`)."""
@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 
 from bench.common import machine, publish
-from bench.load import run_load, target_pids
+from bench.load import run_load, target_pids, think_range
 from sandbox.drills import ClusterService, running_cluster
 from sandbox.launch import PROJECT_ROOT
 
@@ -57,7 +57,7 @@ def memory(cluster: ClusterService) -> dict[str, float | None]:
     return {name: rss_mb(pid) for name, pid in sorted(target_pids(cluster).items())}
 
 
-async def one(workers: int, rasa: int, residents: int, duration: float) -> dict[str, Any]:
+async def one(workers: int, rasa: int, residents: int, duration: float, think: tuple[float, float]) -> dict[str, Any]:
     memory_seen: dict[str, Any] = {}
 
     @contextlib.contextmanager
@@ -66,7 +66,7 @@ async def one(workers: int, rasa: int, residents: int, duration: float) -> dict[
             yield running
             memory_seen.update(memory(running))
 
-    report, _, _ = await run_load(residents, duration, target=cluster)
+    report, _, _ = await run_load(residents, duration, think, target=cluster)
     keep = (
         "offered_per_s",
         "served_turns_per_s",
@@ -96,16 +96,21 @@ def main() -> None:
     parser.add_argument("--topologies", default="1x1,3x2", help="WORKERSxRASA, comma-separated")
     parser.add_argument("--residents", type=int, default=200)
     parser.add_argument("--duration", type=float, default=120.0)
+    parser.add_argument("--think", type=think_range, default=(2.0, 4.0), help="seconds between messages, LOW-HIGH")
     args = parser.parse_args()
-    runs = [asyncio.run(one(*topology(t), args.residents, args.duration)) for t in args.topologies.split(",")]
+    runs = [
+        asyncio.run(one(*topology(t), args.residents, args.duration, args.think)) for t in args.topologies.split(",")
+    ]
+    think = f"{args.think[0]:g}-{args.think[1]:g}"
     publish(
-        "scaleout",
+        f"scaleout-think-{think}",
         {
             "benchmark": "scaleout",
             "date": time.strftime("%Y-%m-%d"),
             "machine": machine(),
             "residents": args.residents,
             "duration_s": args.duration,
+            "think_s": list(args.think),
             "runs": runs,
         },
     )

@@ -7,17 +7,23 @@ at the kill, and a worker's metrics show the turns it served and the outbox's la
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
 
+from db.models import HandoffStatus
+from outreach import texts
+from outreach.clock import SystemClock
 from sandbox.client import EmulatorClient
 from sandbox.drills import OUTBOX_CONCURRENCY, ClusterService, kill_drill, running_cluster
 from tests.conftest import postgres_database
+from tests.e2e.test_handoff import Team, ask_for_someone, card_of
 
 pytestmark = [pytest.mark.rasa, pytest.mark.faults, pytest.mark.postgres]
 
@@ -100,3 +106,23 @@ def _assert_recovered(report: dict[str, Any]) -> None:
     assert campaign["duplicated"] <= OUTBOX_CONCURRENCY, report  # sends in flight in the killed worker
     assert campaign["max_per_second"] <= 30, report
     assert report["worker_1_metrics"]["turns"] > 0, report
+
+
+async def test_five_relays_press_at_once_and_one_wins_whichever_workers_get_the_presses(
+    cluster: ClusterService,
+) -> None:
+    async with EmulatorClient(cluster.url) as telegram:
+        team = Team(SimpleNamespace(engine=cluster.engine), SystemClock(), telegram)  # type: ignore[arg-type]
+        names = ["Samia", "Yannick", "Léa", "Hugo", "Nora"]
+        relays = [await team.member(2_000_001 + i, name, "dijon") for i, name in enumerate(names)]
+        amina = await team.resident(2_000_000, "Amina")
+        await ask_for_someone(amina)
+        cards = [await card_of(relay) for relay in relays]
+        await asyncio.gather(*(r.press(texts.CARD_TAKE, message=c) for r, c in zip(relays, cards, strict=True)))
+        edited = [
+            (await r.wait_for(lambda m: m.edited and ("Pris par" in m.text or "Vous avez pris" in m.text))).text
+            for r in relays
+        ]
+    assert sum(text.startswith("Vous avez pris") for text in edited) == 1, edited
+    [case] = team.cases()
+    assert case.status == HandoffStatus.claimed
