@@ -206,7 +206,7 @@ class ChatUpdateProcessor(SimpleUpdateProcessor):
     another worker wrote down earlier, or left unfinished when it was killed. `sweep` does the same for chats
     whose updates were left behind and got no newer one."""
 
-    LEFT_BEHIND = dt.timedelta(seconds=45)  # a chat's turn expires 30 s after its holder died
+    LEFT_BEHIND = dt.timedelta(seconds=20)  # a chat's turn expires 15 s after its holder died
 
     def __init__(self, services: Services, max_concurrent_updates: int = 256) -> None:
         super().__init__(max_concurrent_updates)
@@ -296,14 +296,16 @@ class ChatUpdateProcessor(SimpleUpdateProcessor):
         before = self.services.clock.now() - self.LEFT_BEHIND
         left = await asyncio.to_thread(inbox.chats_left_behind, self.services.engine, before)
 
-        async def one(chat_id: int, newest: int) -> None:
-            async with coordination.chat_turn(chat_id):
-                await self._in_turn(chat_id, newest, None)
+        async def one(chat_id: int, newest: int) -> bool:
+            async with coordination.chat_turn(chat_id, wait=False) as held:
+                if held:  # else a live worker has this chat's turn: it, or a later sweep, handles them
+                    await self._in_turn(chat_id, newest, None)
+                return held
 
-        await asyncio.gather(*(one(chat_id, newest) for chat_id, newest in left))
-        if left:
-            log.warning("%s chats had updates left behind by a worker: handled now", len(left))
-        return len(left)
+        swept = sum(await asyncio.gather(*(one(chat_id, newest) for chat_id, newest in left)))
+        if swept:
+            log.warning("%s chats had updates left behind by a worker: handled now", swept)
+        return swept
 
     async def replay(self, application: Application) -> int:
         """Handle the updates the service had taken and not finished when it stopped, in order (one process;

@@ -24,7 +24,7 @@ from redis.exceptions import LockError, RedisError
 
 log = logging.getLogger(__name__)
 
-TURN_EXPIRY = 30.0  # seconds a turn survives its holder (renewed every TURN_EXPIRY / 3 while held)
+TURN_EXPIRY = 15.0  # seconds a turn survives its holder (renewed every TURN_EXPIRY / 3 while held)
 LONG_TURN = 90.0  # a turn held this long is stuck somewhere: said in the log, with where
 TURN_POLL = 0.01  # how often a worker waiting for a chat's turn looks again
 PREFIX = "outreach:"
@@ -80,16 +80,19 @@ class Coordination:
         self._pause = client.register_script(_PAUSE)
 
     @contextlib.asynccontextmanager
-    async def chat_turn(self, chat_id: int) -> AsyncIterator[None]:
-        """Hold the chat's turn (waits for it as long as it takes): no other worker handles this chat meanwhile."""
+    async def chat_turn(self, chat_id: int, *, wait: bool = True) -> AsyncIterator[bool]:
+        """Hold the chat's turn: no other worker handles this chat meanwhile. Waits for it as long as it takes;
+        with `wait=False`, yields False at once when someone holds it (alive: a sweep has nothing to do there)."""
         lock = Lock(
             self.client, f"{PREFIX}chat:{chat_id}", timeout=self.turn_expiry, sleep=TURN_POLL, thread_local=False
         )
-        await lock.acquire()
+        if not await lock.acquire(blocking=wait):
+            yield False
+            return
         done = asyncio.Event()
         keeper = asyncio.create_task(self._keep(lock, asyncio.current_task(), done))
         try:
-            yield
+            yield True
         finally:
             # told to stop, not cancelled: a cancellation that reaches it inside a Redis call may be swallowed
             # there (seen: the keeper went on renewing a finished turn, and this chat waited forever)

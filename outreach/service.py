@@ -77,7 +77,7 @@ async def serve(settings: Settings) -> None:
         processor = application.update_processor
         if container.coordination is not None and isinstance(processor, ChatUpdateProcessor):
             scheduler.add_job(  # updates a killed worker left behind
-                processor.sweep, "interval", seconds=15, id="inbox_sweep", max_instances=1, coalesce=True
+                processor.sweep, "interval", seconds=5, id="inbox_sweep", max_instances=1, coalesce=True
             )
         console = ConsoleServer(
             create_app(
