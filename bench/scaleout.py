@@ -18,10 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
-
 from bench.common import machine, publish
 from bench.load import run_load, target_pids, think_range
+from bench.stats import postgres_database
 from sandbox.drills import ClusterService, running_cluster
 from sandbox.launch import PROJECT_ROOT
 
@@ -38,19 +37,12 @@ def rss_mb(pid: int) -> float | None:
 
 @contextlib.contextmanager
 def fresh_database() -> Iterator[str]:
+    """A new database on the PostgreSQL of scripts/postgres.sh (started here), dropped afterwards."""
     admin_url = subprocess.run(
         [str(PROJECT_ROOT / "scripts" / "postgres.sh"), "start"], capture_output=True, text=True, check=True
     ).stdout.strip()
-    name = f"scaleout_{int(time.time())}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with postgres_database(admin_url) as url:
+        yield url
 
 
 def memory(cluster: ClusterService) -> dict[str, float | None]:
