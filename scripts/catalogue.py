@@ -25,8 +25,10 @@ from outreach import i18n  # noqa: E402
 POT = i18n.LOCALE_DIR / "messages.pot"
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
 
-# Modules only staff read (the console, the CLI, the seed data): French, never translated.
-STAFF_ONLY = ("outreach/console/", "outreach/cli/", "outreach/seed.py", "outreach/stats.py", "sandbox/")
+# Modules only staff read (the console, the CLI, the cluster's operator, the seed data): French, never translated.
+STAFF_ONLY = (
+    "outreach/console/", "outreach/cli/", "outreach/cluster/", "outreach/seed.py", "outreach/stats.py", "sandbox/",
+)
 # Modules that hold no text anyone reads (matching words, training data tools).
 NOT_READ = ("outreach/options.py", "outreach/augment.py", "outreach/nlu_cv.py", "outreach/i18n.py",
             "outreach/i18n_extract.py", "outreach/dates.py", "outreach/screening/prefill.py")  # fmt: skip
