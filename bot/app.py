@@ -42,7 +42,7 @@ from bot.channel import (
 )
 from bot.conversation import MENU_COMMANDS, TALK_TO_HUMAN, show_my_data, stop_proactive
 from bot.webhook import webhook_app
-from outreach import i18n, inbox, language_id, metrics, options, texts
+from outreach import i18n, inbox, language_id, metrics, options, rasa, texts
 from outreach.config import Settings
 from outreach.inloop_server import InLoopServer
 from outreach.logs import bound_update
@@ -251,7 +251,10 @@ class ChatUpdateProcessor(SimpleUpdateProcessor):
             self.handling[chat_id] += 1
         try:
             coordination = self.services.coordination
-            if coordination is None or chat_id is None or replay:
+            if replay:  # taken before a crash: Rasa may have taken its turn
+                with rasa.handled_again():
+                    await self._handle(update.update_id, coroutine)
+            elif coordination is None or chat_id is None:
                 await self._handle(update.update_id, coroutine)
             else:
                 async with coordination.chat_turn(chat_id):
@@ -283,7 +286,8 @@ class ChatUpdateProcessor(SimpleUpdateProcessor):
                 continue
             assert self.application is not None  # noqa: S101
             other = Update.de_json(payload, self.application.bot)
-            await self._handle(other_id, self.application.process_update(other))
+            with bound_update(other_id), rasa.handled_again():  # another worker's, or one a killed worker left
+                await self._handle(other_id, self.application.process_update(other))
         if coroutine is not None and not mine:
             coroutine.close()  # type: ignore[attr-defined]  # another worker handled it while this one waited
 

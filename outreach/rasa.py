@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 import httpx
@@ -13,12 +15,24 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
 from outreach import metrics, rasa_store
+from outreach.logs import update_id_var
 from outreach.replies import Button, Reply
 
 log = logging.getLogger(__name__)
 
 
 READY_POLL = 0.25  # seconds between two looks at a Rasa that is not ready
+# True while an update is handled again (replayed after a crash, swept or drained from another worker: bot/app.py)
+HANDLED_AGAIN: ContextVar[bool] = ContextVar("outreach_handled_again", default=False)
+
+
+@contextlib.contextmanager
+def handled_again() -> Iterator[None]:
+    reset = HANDLED_AGAIN.set(True)
+    try:
+        yield
+    finally:
+        HANDLED_AGAIN.reset(reset)
 
 
 class RasaUnavailable(Exception):
@@ -119,6 +133,17 @@ class RasaClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def send(self, sender: str, text: str, metadata: dict[str, Any] | None = None) -> list[Reply]:
+        """One turn. The Telegram update it answers (`update_id_var`) goes in the message's metadata, which Rasa
+        keeps in the conversation: an update handled again (`handled_again`: after a crash, by another worker) whose
+        turn Rasa already took gets that turn's replies, and Rasa does not take the answer twice (a form would skip
+        a question)."""
+        update_id = update_id_var.get()
+        if update_id is not None:
+            metadata = {**(metadata or {}), "update_id": update_id}
+            if HANDLED_AGAIN.get():
+                taken = await self._turn_taken(sender, update_id)
+                if taken is not None:
+                    return taken
         try:
             response = await self._request(
                 sender,
@@ -145,6 +170,31 @@ class RasaClient:
             raise RasaUnavailable("invalid JSON") from exc
         replies = [reply_from_rasa(m) for m in messages if isinstance(m, dict)]
         return [r for r in replies if r.text or r.custom]
+
+    async def _turn_taken(self, sender: str, update_id: int) -> list[Reply] | None:
+        """The replies Rasa gave to the turn of this update, or None when Rasa never took it."""
+        try:
+            response = await self._request(sender, "GET", f"/conversations/{sender}/tracker", timeout=5.0)
+            events = response.json().get("events") or [] if response.status_code == 200 else []
+        except (httpx.HTTPError, ValueError):
+            return None  # unknown: the turn is sent (a duplicate is better than a lost message)
+        replies: list[Reply] | None = None
+        for event in events:
+            if event.get("event") == "user":
+                if replies is not None:
+                    break  # the next turn
+                if (event.get("metadata") or {}).get("update_id") == update_id:
+                    replies = []
+            elif event.get("event") == "bot" and replies is not None:
+                data = event.get("data") or {}
+                reply = reply_from_rasa(
+                    {"text": event.get("text"), "buttons": data.get("buttons"), "custom": data.get("custom")}
+                )
+                if reply.text or reply.custom:
+                    replies.append(reply)
+        if replies is not None:
+            log.warning("an update handled again: Rasa had taken its turn, its replies are sent again")
+        return replies
 
     async def forget(self, sender: str) -> int:
         """Erase the conversation Rasa holds for this sender: its tracker emptied through Rasa's API (which

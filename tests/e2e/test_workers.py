@@ -214,3 +214,42 @@ async def test_five_relays_press_at_once_on_three_workers_and_exactly_one_wins(
         [case] = team.cases()
         assert case.status == HandoffStatus.claimed
         assert sum(m.text.startswith("Vous avez pris") for m in claimed) == 1
+
+
+async def test_an_update_handled_again_after_rasa_took_its_turn_is_not_taken_twice(
+    emulator: object, rasa_stack: RasaStack, redis_url: str, telegram: object
+) -> None:
+    """A worker killed after Rasa took a turn and before the update was marked done: the update is handled again
+    (sweep); Rasa must not take the same words twice (in a form, a question would be skipped), and the resident
+    gets the turn's answer."""
+    async with workers(emulator, rasa_stack, redis_url, count=1) as (harnesses, balancer, engine):
+        amina = await telegram.user(2605, "Amina")  # type: ignore[attr-defined]
+        await consent(amina)
+        await amina.drain()
+        update = {
+            "update_id": 10**9 + 5,
+            "message": {
+                "message_id": 905,
+                "date": 1,
+                "text": "je cherche du travail",
+                "chat": {"id": 2605, "type": "private", "first_name": "Amina"},
+                "from": {"id": 2605, "is_bot": False, "first_name": "Amina"},
+            },
+        }
+        secret = {"X-Telegram-Bot-Api-Secret-Token": webhook_secret(harnesses[0].services.settings)}
+        async with httpx.AsyncClient() as http:
+            assert (await http.post(balancer.url, json=update, headers=secret)).status_code == 200
+        first = await amina.next_message()
+        processor = harnesses[0].application.update_processor  # type: ignore[attr-defined]
+        await eventually(lambda: not processor.handling, 10, "the turn over")
+        with engine.begin() as connection:  # as if the worker had died before marking it done
+            connection.execute(
+                inbox._T.update()
+                .where(inbox._T.c.update_id == 10**9 + 5)
+                .values(done_at=None, payload=update, received_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+            )
+        assert await processor.sweep() == 1
+        again = await amina.next_message()
+        assert again.text == first.text  # the turn's answer, given again
+        turns = await _user_turns(rasa_stack, harnesses[0], 2605)
+        assert turns.count("je cherche du travail") == 1  # Rasa took it once
