@@ -66,8 +66,9 @@ import httpx
 
 from bench.common import machine, percentile, publish
 from outreach import texts
+from outreach.cluster.topology import Paths
 from sandbox.client import ChatUser, EmulatorClient, EmulatorError
-from sandbox.launch import PROJECT_ROOT, Launched, launch_outreach
+from sandbox.launch import Launched, launch_outreach
 
 FIRST_USER_ID = 20_000
 SPLIT_GAP = 0.25  # s: a bot message this close to the previous one, with a message waiting, continues the turn
@@ -234,7 +235,7 @@ def target_pids(target: object) -> dict[str, int]:
 def target_log(target: object) -> str:
     if isinstance(target, Launched):
         return target.log.read_text(errors="replace")
-    logs = Path(PROJECT_ROOT / "var" / "cluster" / "logs")
+    logs = Paths().logs
     return "\n".join(path.read_text(errors="replace") for path in sorted(logs.glob("worker-*.log")))
 
 

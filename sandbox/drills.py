@@ -37,6 +37,8 @@ from db.models import Appointment, AppointmentStatus, CampaignStatus, Resident
 from outreach import campaigns, texts
 from outreach.campaigns import CampaignSpec
 from outreach.clock import SystemClock
+from outreach.cluster import control as cluster_control
+from outreach.cluster.topology import Layout, Paths
 from outreach.seed import seed_demo
 from sandbox.client import ChatMessage, ChatUser, EmulatorClient
 from sandbox.launch import PROJECT_ROOT, Launched, free_port, launch_outreach
@@ -190,8 +192,13 @@ class ClusterService:
     _engine: Engine | None = field(default=None, repr=False)
 
     @property
+    def layout(self) -> Layout:
+        """The cluster's ports (outreach/cluster/topology.py): the same arithmetic as `outreach cluster up`."""
+        return Layout(base_port=self.base_port)
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.base_port + 1}"  # the emulator (outreach/cluster/topology.py Layout)
+        return f"http://127.0.0.1:{self.layout.sandbox_port}"  # the emulator
 
     @property
     def engine(self) -> Engine:
@@ -200,14 +207,8 @@ class ClusterService:
         return self._engine
 
     def processes(self) -> dict[str, dict[str, Any]]:
-        out = subprocess.run(  # noqa: S603 - our own CLI
-            [str(Path(sys.executable).parent / "outreach"), "cluster", "status"],
-            capture_output=True,
-            text=True,
-            cwd=PROJECT_ROOT,
-            check=False,
-        )
-        return json.loads(out.stdout.strip().splitlines()[-1])["processes"] if out.stdout.strip() else {}
+        """What `outreach cluster status` prints, read from supervisord directly (no process started per look)."""
+        return cluster_control.status(Paths())[0]["processes"]
 
     def pid(self, child: str) -> int:
         return int(self.processes()[child]["pid"])
@@ -219,11 +220,11 @@ class ClusterService:
 
     def health_url(self, child: str) -> str:
         kind, _, number = child.partition("-")
-        port = {"worker": 70, "rasa": 10, "actions": 30}[kind] + self.base_port + int(number)
+        index, layout = int(number), self.layout
         return {
-            "worker": f"http://127.0.0.1:{port}/sante",
-            "rasa": f"http://127.0.0.1:{port}/",
-            "actions": f"http://127.0.0.1:{port}/health",
+            "worker": f"http://127.0.0.1:{layout.console_port(index)}/sante",
+            "rasa": f"http://127.0.0.1:{layout.rasa_port(index)}/",
+            "actions": f"http://127.0.0.1:{layout.actions_port(index)}/health",
         }[kind]
 
     async def restarted(self, child: str, killed: int, within: float = 180) -> float:

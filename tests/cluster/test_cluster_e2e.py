@@ -50,7 +50,7 @@ def _max_per_second(times: list[float]) -> int:
 
 async def _metrics(cluster: ClusterService, worker: int) -> str:
     async with httpx.AsyncClient() as http:
-        return (await http.get(f"http://127.0.0.1:{cluster.base_port + 70 + worker}/metrics")).text
+        return (await http.get(f"http://127.0.0.1:{cluster.layout.console_port(worker)}/metrics")).text
 
 
 def _value(metrics: str, name: str) -> float:
@@ -64,7 +64,7 @@ async def test_a_worker_and_a_rasa_replica_killed_while_200_residents_chat_and_a
     assert {"worker-1", "worker-2", "worker-3", "rasa-1", "rasa-2", "actions-1", "actions-2"} <= processes
     async with httpx.AsyncClient() as http:
         for worker in (1, 2, 3):
-            assert (await http.get(f"http://127.0.0.1:{cluster.base_port + 70 + worker}/pret")).status_code == 200
+            assert (await http.get(f"http://127.0.0.1:{cluster.layout.console_port(worker)}/pret")).status_code == 200
     async with EmulatorClient(cluster.url) as telegram:
         report = await kill_drill(
             cluster,
