@@ -173,10 +173,8 @@ class RasaClient:
 
     async def _turn_taken(self, sender: str, update_id: int) -> list[Reply] | None:
         """The replies Rasa gave to the turn of this update, or None when Rasa never took it."""
-        try:
-            response = await self._request(sender, "GET", f"/conversations/{sender}/tracker", timeout=5.0)
-            events = response.json().get("events") or [] if response.status_code == 200 else []
-        except (httpx.HTTPError, ValueError):
+        events = await self._events(sender)
+        if events is None:
             return None  # unknown: the turn is sent (a duplicate is better than a lost message)
         replies: list[Reply] | None = None
         for event in events:
@@ -231,12 +229,15 @@ class RasaClient:
         """The latest exchanges of the conversation as (who, text), who = "habitant" or "bot".
 
         Read from Rasa's tracker when a case card is made: the conversation is not copied into our DB."""
+        return exchanges(await self._events(sender) or [], limit)
+
+    async def _events(self, sender: str) -> list[dict[str, Any]] | None:
+        """The events of the conversation Rasa holds (none yet: []), or None when Rasa cannot be read."""
         try:
             response = await self._request(sender, "GET", f"/conversations/{sender}/tracker", timeout=5.0)
-            events = response.json().get("events") or [] if response.status_code == 200 else []
+            return response.json().get("events") or [] if response.status_code == 200 else []
         except (httpx.HTTPError, ValueError):
-            return []
-        return exchanges(events, limit)
+            return None
 
     async def wait_ready(self, within: float) -> bool:
         """Wait until Rasa answers with its model loaded (at most `within` seconds): one watcher polls it every
