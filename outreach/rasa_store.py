@@ -11,8 +11,10 @@ database and derived from DATABASE_URL alone:
   schema before Rasa starts).
 
 We own that store: Rasa's "PUT tracker/events []" leaves an SQL store's rows in place, so the erasure
-deletes them here, by sender id (`forget`), and the right of access reads them (`export`). Rasa keeps no
-copy of a conversation between two messages when its store is SQL: deleted rows are gone for it too.
+deletes them here, by sender id (`forget`), and the right of access reads them (`export`). Rasa keeps the
+latest session of recent conversations in memory (nlu/serving/tracker_cache.py), but uses that copy only while
+the store still holds the same rows: the erasure's "PUT tracker/events []" drops it, and deleted rows are gone
+for it too at the next message.
 """
 
 from __future__ import annotations

@@ -36,6 +36,10 @@ from outreach.config import Settings
 from outreach.rasa import RasaClient
 from outreach.rasa_model import endpoints_file, rasa_env, rasa_server_argv, train
 
+# Every Rasa the tests start runs Rasa's own dialogue-history code beside ours and stops a turn where they differ
+# (nlu/serving/history.py).
+os.environ.setdefault("OUTREACH_RASA_CHECK_HISTORY", "1")
+
 POSTGRES_URL = os.environ.get("OUTREACH_TEST_POSTGRES_URL")
 REDIS_URL = os.environ.get("OUTREACH_TEST_REDIS_URL")  # scripts/redis.sh (make test starts one; CI requires it)
 TOKEN = "123456:TEST-token_for-outreach"

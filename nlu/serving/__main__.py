@@ -20,6 +20,14 @@ def main() -> None:
 
     speedups.install()
 
+    from serving import tracker_cache
+
+    tracker_cache.install()  # the latest session of each conversation kept in memory while it is the stored one
+
+    from serving import history
+
+    history.install(check=os.environ.get(history.CHECK_VARIABLE) == "1")
+
     from serving import turns
 
     turns.install()  # a turn that cannot reach the action server is not saved, and retried by the service

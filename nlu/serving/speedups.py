@@ -7,7 +7,14 @@
   may lose the last turns only if the machine itself loses power;
 - SQLAlchemy 1.4 opens and closes a new SQLite connection for every session (NullPool, ~8 %): a pool;
 - every event read back from the store looks its class up among all subclasses of Event, recomputed each time
-  (~9 %): a table built once.
+  (~9 %): a table built once;
+- the rule policy formats every dialogue state of the session into text for a debug log line at each prediction,
+  whatever the log level (O(length of the conversation)): only when debug logging is on;
+- every call to the action server carried the whole conversation session (every event, each user message with its
+  intent ranking and FAQ responses: hundreds of kilobytes after a hundred messages, serialised by Rasa and parsed
+  by the action server at every custom action): it carries the events of the latest ACTION_HISTORY_MESSAGES
+  messages of the resident, which is all our actions read (the latest request, misses in a row, the exchanges a
+  case card shows); slots, the active form and the latest message are sent whole as before.
 
 `install()` runs in the Rasa process before the server starts (nlu/serving/__main__.py)."""
 
@@ -16,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 DOCS = "https://rasa.com/docs/rasa/custom-actions"
+ACTION_HISTORY_MESSAGES = 20
 
 
 def _cached_action_validation() -> None:
@@ -87,7 +95,64 @@ def _event_classes_table() -> None:
     Event.resolve_by_type = staticmethod(resolve_by_type)  # type: ignore[method-assign]
 
 
+def recent_events(events: Any, messages: int = ACTION_HISTORY_MESSAGES) -> list[Any]:
+    """The events from the `messages`-th latest user message on (all of them when there are fewer)."""
+    from rasa.shared.core.events import UserUttered
+
+    events = list(events)
+    seen = 0
+    for index in range(len(events) - 1, -1, -1):
+        if isinstance(events[index], UserUttered):
+            seen += 1
+            if seen == messages:
+                return events[index:]
+    return events
+
+
+def _recent_history_to_actions() -> None:
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.core.trackers import EventVerbosity
+
+    original = RemoteAction._action_call_format
+
+    def action_call_format(self: RemoteAction, tracker: Any, domain: Any) -> dict[str, Any]:
+        return original(self, _Recent(tracker), domain)
+
+    class _Recent:
+        """The tracker, whose current_state(ALL) holds only the recent events."""
+
+        def __init__(self, tracker: Any) -> None:
+            self._tracker = tracker
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._tracker, name)
+
+        def current_state(self, verbosity: Any = EventVerbosity.NONE) -> dict[str, Any]:
+            state = self._tracker.current_state(EventVerbosity.NONE)
+            if verbosity == EventVerbosity.ALL:
+                state["events"] = [event.as_dict() for event in recent_events(self._tracker.events)]
+            return state
+
+    RemoteAction._action_call_format = action_call_format  # type: ignore[method-assign]
+
+
+def _states_formatted_only_for_debug() -> None:
+    import logging
+
+    from rasa.core.policies.policy import Policy
+
+    original = Policy.format_tracker_states
+    logger = logging.getLogger("rasa.core.policies.rule_policy")
+
+    def format_tracker_states(states: list[dict[str, Any]]) -> str:
+        return original(states) if logger.isEnabledFor(logging.DEBUG) else ""
+
+    Policy.format_tracker_states = staticmethod(format_tracker_states)  # type: ignore[method-assign]
+
+
 def install() -> None:
+    _states_formatted_only_for_debug()
+    _recent_history_to_actions()
     _cached_action_validation()
     _sqlite_write_ahead_log()
     _pooled_sqlite_tracker_store()

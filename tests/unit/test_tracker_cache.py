@@ -1,0 +1,53 @@
+"""Rasa's trackers kept in memory in front of its SQL tracker store (nlu/serving/tracker_cache.py) are used only
+while they are the stored ones: a turn stopped before its save, another writer, an erasure, a replaced tracker
+and a new session all make Rasa read the database again. Run inside .venv-rasa, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from outreach.rasa_model import RASA_VENV, rasa_env
+from outreach.rasa_store import prepare
+
+pytestmark = pytest.mark.rasa
+
+
+def run_checks(url: str, tmp_path: Path) -> dict[str, object]:
+    result = subprocess.run(
+        [str(RASA_VENV / "bin" / "python"), str(Path(__file__).with_name("tracker_cache_checks.py")), url],
+        cwd=tmp_path,
+        env=rasa_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_the_cached_tracker_is_used_only_while_it_is_the_stored_one(database_url: str, tmp_path: Path) -> None:
+    if database_url.startswith("sqlite"):
+        rasa_url = f"sqlite:///{tmp_path / 'rasa-tracker.db'}"
+    else:
+        rasa_url = prepare(database_url)
+        assert rasa_url is not None
+    seen = run_checks(rasa_url, tmp_path)
+    assert seen == {
+        "same_object_after_save": True,
+        "hits_after_one_turn": 1,
+        "stored_events_equal": True,
+        "slot_after_reload": "Grigny",
+        "unsaved_event_served": False,
+        "slot_after_other_writer": "Évry",
+        "after_erasure": None,
+        "cached_after_replacement": False,
+        "cached_after_new_session": False,
+        "new_session_starts_with": "session_started",
+        "new_session_slot": None,
+        "cached_conversations": 2,
+        "oldest_still_cached": False,
+    }
