@@ -245,29 +245,29 @@ def show_keyboard(
 ) -> None:
     """The bot's latest turn showed the buttons behind `tokens` (in that order) and the channel's reusable buttons
     `channel` (none: no buttons): a typed answer is read against them first (`keyboard`)."""
-    resident = uow.session.get(Resident, resident_id)
-    if resident is None:
-        return
     kept, reusable = list(tokens), [[b.title[:64], b.payload[:32]] for b in channel]
     value = json.dumps({"tokens": kept, "channel": reusable}, ensure_ascii=False)
     while len(value) > KEYBOARD_CHARS and kept:  # many messages at once: the latest buttons
         kept = kept[1:]
         value = json.dumps({"tokens": kept, "channel": reusable}, ensure_ascii=False)
     stored = value if kept or reusable else None
-    if resident.keyboard != stored:
-        resident.keyboard = stored
-        uow.session.add(resident)
+    # one statement, the resident not loaded (every turn: BENCHMARKS.md, load)
+    changed = col(Resident.keyboard).is_not(None) if stored is None else or_(
+        col(Resident.keyboard).is_(None), col(Resident.keyboard) != stored
+    )
+    done = uow.session.exec(update(Resident).where(col(Resident.id) == resident_id, changed).values(keyboard=stored))
+    if done.rowcount:
         uow.commit()
 
 
 def keyboard(uow: UnitOfWork, clock: Clock, resident_id: int) -> list[tuple[str | None, Button]]:
     """The buttons of the bot's latest turn still unspent, as (token, button) in the order shown; the channel's
     reusable buttons have no token. A spent button takes its message's other buttons with it (redeem_button)."""
-    resident = uow.session.get(Resident, resident_id)
-    if resident is None or not resident.keyboard:
+    stored = uow.session.exec(select(Resident.keyboard).where(col(Resident.id) == resident_id)).first()
+    if not stored:  # no resident, or no buttons shown
         return []
     try:
-        shown = json.loads(resident.keyboard)
+        shown = json.loads(stored)
         tokens = [str(t) for t in shown.get("tokens", [])]
         channel = [Button(str(title), str(payload)) for title, payload in shown.get("channel", [])]
     except (ValueError, TypeError, AttributeError):
