@@ -126,20 +126,20 @@ def install(cache: TrackerCache | None = None) -> TrackerCache:
             cache.drop(sender_id)
             await original_save(self, tracker)
             return
-        await self.stream_events(tracker)
         new_events = list(itertools.islice(tracker.events, entry.length, None))
         with self.session_scope() as session:
             mark = _mark(self, session, sender_id)
-            if mark != entry.mark:  # written by someone else since it was read: Rasa's own way
-                cache.drop(sender_id)
-                session.close()
-                await original_save(self, tracker)
-                return
-            rows = [_row(self, sender_id, event) for event in new_events]
-            session.add_all(rows)
-            session.flush()  # gives the rows their ids
-            highest = max(row.id for row in rows) if rows else mark[0]
-            session.commit()
+            if mark == entry.mark:
+                rows = [_row(self, sender_id, event) for event in new_events]
+                session.add_all(rows)
+                session.flush()  # gives the rows their ids
+                highest = max(row.id for row in rows) if rows else mark[0]
+                session.commit()
+        if mark != entry.mark:  # written by someone else since it was read: Rasa's own way
+            cache.drop(sender_id)
+            await original_save(self, tracker)
+            return
+        await self.stream_events(tracker)  # to the event broker, if any: once, whichever way the events were written
         if any(isinstance(event, SessionStarted) for event in new_events):
             cache.drop(sender_id)
         else:
