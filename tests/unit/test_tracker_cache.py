@@ -4,29 +4,14 @@ and a new session all make Rasa read the database again. Run inside .venv-rasa, 
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from outreach.rasa_model import RASA_VENV, rasa_env
 from outreach.rasa_store import prepare
+from tests.unit.rasa_side import run_check
 
 pytestmark = pytest.mark.rasa
-
-
-def run_checks(url: str, tmp_path: Path) -> dict[str, object]:
-    result = subprocess.run(
-        [str(RASA_VENV / "bin" / "python"), str(Path(__file__).with_name("tracker_cache_checks.py")), url],
-        cwd=tmp_path,
-        env=rasa_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def test_the_cached_tracker_is_used_only_while_it_is_the_stored_one(database_url: str, tmp_path: Path) -> None:
@@ -35,7 +20,7 @@ def test_the_cached_tracker_is_used_only_while_it_is_the_stored_one(database_url
     else:
         rasa_url = prepare(database_url)
         assert rasa_url is not None
-    seen = run_checks(rasa_url, tmp_path)
+    seen = run_check("tracker_cache_checks.py", rasa_url, cwd=tmp_path)
     assert seen == {
         "same_object_after_save": True,
         "hits_after_one_turn": 1,
