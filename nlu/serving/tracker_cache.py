@@ -14,8 +14,9 @@ The cached tracker is used only while it is provably the stored one:
 - a save of another tracker object for the sender (Rasa's API replacing the events) drops it;
 - a save that started a new session drops it (the database's view of the latest session starts there; the
   object still holds the previous session's events).
-At most MAX_TRACKERS conversations are kept, the least recently used leaving first. A conversation is handled by
-one turn at a time (Rasa's lock store, shared by the replicas), so no two turns use one object at once.
+At most MAX_TRACKERS conversations are kept, the least recently used leaving first, and none unused for IDLE
+seconds (a conversation of 60 messages holds ~1 MB with its dialogue states: bench/rasa_turn.py). A conversation
+is handled by one turn at a time (Rasa's lock store, shared by the replicas), so no two turns use one object at once.
 
 `install()` runs in the Rasa process before the server starts (nlu/serving/__main__.py)."""
 
@@ -24,13 +25,15 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 log = logging.getLogger(__name__)
 
-MAX_TRACKERS = 2000
+MAX_TRACKERS = 1000
+IDLE = 1800.0  # seconds without a message after which a conversation leaves the memory
 
 Mark = tuple[int | None, int]  # (highest event id, number of events) of a sender in the store
 
@@ -43,9 +46,10 @@ class Entry:
 
 
 class TrackerCache:
-    def __init__(self, capacity: int = MAX_TRACKERS) -> None:
-        self.capacity = capacity
+    def __init__(self, capacity: int = MAX_TRACKERS, idle: float = IDLE) -> None:
+        self.capacity, self.idle = capacity, idle
         self._entries: OrderedDict[str, Entry] = OrderedDict()
+        self._used: dict[str, float] = {}
         self.hits = 0
         self.misses = 0
 
@@ -53,13 +57,19 @@ class TrackerCache:
         return self._entries.get(sender_id)
 
     def put(self, sender_id: str, entry: Entry) -> None:
+        now = time.monotonic()
         self._entries[sender_id] = entry
         self._entries.move_to_end(sender_id)
-        while len(self._entries) > self.capacity:
-            self._entries.popitem(last=False)
+        self._used[sender_id] = now
+        while self._entries:
+            oldest = next(iter(self._entries))
+            if len(self._entries) <= self.capacity and now - self._used[oldest] < self.idle:
+                break
+            self.drop(oldest)
 
     def drop(self, sender_id: str) -> None:
         self._entries.pop(sender_id, None)
+        self._used.pop(sender_id, None)
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -35,4 +35,5 @@ def test_the_cached_tracker_is_used_only_while_it_is_the_stored_one(database_url
         "new_session_slot": None,
         "cached_conversations": 2,
         "oldest_still_cached": False,
+        "idle_conversation_kept": False,
     }

@@ -95,6 +95,13 @@ async def main(url: str) -> dict[str, object]:
         await store.retrieve(sender)
     seen["cached_conversations"] = len(cache)
     seen["oldest_still_cached"] = cache.get("c1") is not None
+
+    # and a conversation left idle leaves at the next one's message
+    idle = tracker_cache.TrackerCache(capacity=10, idle=0.05)
+    idle.put("quiet", tracker_cache.Entry(new_session, 1, (1, 1)))
+    await asyncio.sleep(0.1)  # monotonic: at least 0.1 s pass, twice the idle time
+    idle.put("busy", tracker_cache.Entry(new_session, 1, (2, 1)))
+    seen["idle_conversation_kept"] = idle.get("quiet") is not None
     return seen
 
 
