@@ -112,6 +112,21 @@ def _slow_down(harness: BotHarness, texts: list[str], seconds: float = 0.4) -> N
     rasa.send = slow_send  # type: ignore[method-assign]
 
 
+def text_update(update_id: int, message_id: int, user_id: int, text: str) -> dict[str, object]:
+    """A private text message from Amina as Telegram sends it, for an update written straight into the inbox or
+    posted to a worker's webhook."""
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": message_id,
+            "date": 1,
+            "text": text,
+            "chat": {"id": user_id, "type": "private", "first_name": "Amina"},
+            "from": {"id": user_id, "is_bot": False, "first_name": "Amina"},
+        },
+    }
+
+
 async def test_a_residents_messages_reach_two_workers_and_are_handled_once_in_order(
     emulator: object, rasa_stack: RasaStack, redis_url: str, telegram: object
 ) -> None:
@@ -164,16 +179,7 @@ async def test_an_update_a_killed_worker_left_behind_is_handled_by_another(
         await consent(amina)
         await amina.drain()
         # a worker wrote this update down (Telegram got its 200), then was killed before handling it
-        left = {
-            "update_id": 10**9,
-            "message": {
-                "message_id": 900,
-                "date": 1,
-                "text": "bonjour",
-                "chat": {"id": 2603, "type": "private", "first_name": "Amina"},
-                "from": {"id": 2603, "is_bot": False, "first_name": "Amina"},
-            },
-        }
+        left = text_update(10**9, 900, 2603, "bonjour")
         long_ago = harnesses[1].services.clock.now() - dt.timedelta(minutes=2)
         assert inbox.hold(engine, 10**9, left, long_ago, 2603)
         processor = harnesses[0].application.update_processor  # type: ignore[attr-defined]
@@ -226,16 +232,7 @@ async def test_an_update_handled_again_after_rasa_took_its_turn_is_not_taken_twi
         amina = await telegram.user(2605, "Amina")  # type: ignore[attr-defined]
         await consent(amina)
         await amina.drain()
-        update = {
-            "update_id": 10**9 + 5,
-            "message": {
-                "message_id": 905,
-                "date": 1,
-                "text": "je cherche du travail",
-                "chat": {"id": 2605, "type": "private", "first_name": "Amina"},
-                "from": {"id": 2605, "is_bot": False, "first_name": "Amina"},
-            },
-        }
+        update = text_update(10**9 + 5, 905, 2605, "je cherche du travail")
         secret = {"X-Telegram-Bot-Api-Secret-Token": webhook_secret(harnesses[0].services.settings)}
         async with httpx.AsyncClient() as http:
             assert (await http.post(balancer.url, json=update, headers=secret)).status_code == 200
