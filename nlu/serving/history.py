@@ -202,14 +202,7 @@ def states_for_tracker_history(
     replay.last = applied[-1] if applied else None
     # the state after the last event: Rasa's generator yields it last, with hide_rule_turn False; built on a copy
     # of the loop's variables, since the next events will come before it
-    ending = Replay(
-        replay.tracker,
-        replay.done,
-        replay.last,
-        list(replay.states),
-        replay.last_ml_action_sub_state,
-        replay.turn_was_hidden,
-    )
+    ending = dataclasses.replace(replay, states=list(replay.states))
     _step(domain, ending, replay.tracker, False, options, kept=False)
     return ending.states
 
