@@ -17,6 +17,7 @@ import pickle
 from typing import Any
 
 import numpy as np
+import scipy.sparse
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -25,8 +26,9 @@ from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.pipeline import Pipeline, make_union
+from sklearn.preprocessing import normalize
 from sklearn.svm import LinearSVC
 
 from components.french import fold
@@ -41,6 +43,17 @@ def _features(config: dict[str, Any]) -> Any:
             preprocessor=fold, analyzer="char_wb", ngram_range=(1, int(config["char_max_ngram"])), sublinear_tf=True
         ),
     )
+
+
+def _tfidf(vectorizer: TfidfVectorizer, texts: list[str]) -> Any:
+    """`vectorizer.transform(texts)` (fitted, with IDF): its counts, then its TfidfTransformer's steps."""
+    transformer = vectorizer._tfidf
+    matrix = CountVectorizer.transform(vectorizer, texts).astype(np.float64)
+    if transformer.sublinear_tf:
+        np.log(matrix.data, matrix.data)
+        matrix.data += 1
+    matrix = matrix @ transformer._idf_diag
+    return normalize(matrix, norm=transformer.norm, copy=False) if transformer.norm else matrix
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -97,11 +110,21 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             (directory / FILE).write_bytes(pickle.dumps(self.model))
         return self._resource
 
+    def scores(self, texts: list[str]) -> Any:
+        """The SVM's scores of the texts: the model's `decision_function`, computed without scikit-learn's checks
+        and dispatch around each step (joblib for the union, the fitted-state checks that sum the whole IDF
+        matrix on each call: a fifth of Rasa's CPU per turn once the rest was cut, issue 15). The same numbers:
+        tests/unit/graph_checks.py compares them with `decision_function` on the trained model."""
+        features, svm = self.model.named_steps["features"], self.model.named_steps["svm"]
+        blocks = [_tfidf(vectorizer, texts) for _, vectorizer in features.transformer_list]
+        matrix = scipy.sparse.hstack(blocks).tocsr()
+        return matrix @ svm.coef_.T + svm.intercept_
+
     def process(self, messages: list[Message]) -> list[Message]:
         if self.model is None:
             return messages
         texts = [message.get(TEXT) or "" for message in messages]
-        scores = np.atleast_2d(self.model.decision_function(texts)) * float(self.config["temperature"])
+        scores = np.atleast_2d(self.scores(texts)) * float(self.config["temperature"])
         scores = np.exp(scores - scores.max(axis=1, keepdims=True))
         confidences = scores / scores.sum(axis=1, keepdims=True)
         names = self.model.classes_

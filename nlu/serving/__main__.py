@@ -20,13 +20,16 @@ def main() -> None:
 
     speedups.install()
 
+    from serving import graph, history
+
+    check = os.environ.get(history.CHECK_VARIABLE) == "1"
+    graph.install(check=check)  # the prediction graph run in a fixed order, the rule policy's matches kept per state
+
     from serving import tracker_cache
 
     tracker_cache.install()  # the latest session of each conversation kept in memory while it is the stored one
 
-    from serving import history
-
-    history.install(check=os.environ.get(history.CHECK_VARIABLE) == "1")
+    history.install(check=check)
 
     from serving import turns
 
