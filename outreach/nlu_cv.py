@@ -76,7 +76,12 @@ def _write(path: Path, blocks: list[dict]) -> None:
 
 
 # Components that do not decide the intent (FAQ answers and their own features): left out of the folds' models.
-NOT_INTENT = ("ResponseSelector", "components.faq.FaqResponseSelector", "CountVectorsFeaturizer")
+NOT_INTENT = (
+    "ResponseSelector",
+    "components.faq.FaqResponseSelector",
+    "CountVectorsFeaturizer",
+    "components.faq.FaqCountVectorsFeaturizer",
+)
 
 
 def intent_config(config: Path, work: Path) -> Path:

@@ -75,13 +75,21 @@ class TrackerCache:
         return len(self._entries)
 
 
+_MARK_QUERIES: dict[type, Any] = {}
+
+
 def _mark(store: Any, session: Any, sender_id: str) -> Mark:
+    """One indexed query on the session's connection (the statement built once: the ORM's Query cost more than
+    the database's work)."""
     import sqlalchemy as sa
 
     event = store.SQLEvent
-    highest, count = (
-        session.query(sa.func.max(event.id), sa.func.count(event.id)).filter(event.sender_id == sender_id).one()
-    )
+    query = _MARK_QUERIES.get(event)
+    if query is None:
+        query = _MARK_QUERIES[event] = sa.select(sa.func.max(event.id), sa.func.count(event.id)).where(
+            event.sender_id == sa.bindparam("sender_id")
+        )
+    highest, count = session.connection().execute(query, {"sender_id": sender_id}).one()
     return highest, int(count)
 
 
