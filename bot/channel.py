@@ -243,29 +243,35 @@ async def send_replies(
     """Render channel-neutral replies: text split at 4096, buttons behind server-side tokens
     ("b:<token>", their payloads stay on the server), documents. Custom payloads are not rendered.
     The buttons of these replies become the resident's keyboard: a typed answer is read against them first."""
-    shown: list[str] = []
-    reusable: list[Button] = []
     replies = [localized(reply) for reply in replies]
-    for reply in replies:
+    reusable = [
+        b for reply in replies if reply.text for b in reply.buttons if b.payload.startswith(privacy.CHANNEL_PREFIX)
+    ]
+    issued: list[list[str]] = []
+    if replies:  # every button of the turn issued, and the keyboard written, in one transaction
+        with services.uow() as uow:
+            issued = residents.present_buttons(
+                uow, services.clock, resident.id, [_tokenized(reply) for reply in replies], reusable
+            )
+    for reply, tokens in zip(replies, issued, strict=True):
         if not reply.text:
             if reply.document is not None:
                 await _send_document(bot, chat_id, reply.document)
             continue
-        keyboard = None
-        if reply.buttons:
-            rows = _callback_data(services, resident, reply.buttons)
-            shown += [data.removeprefix("b:") for _, data in rows if data.startswith("b:")]
-            reusable += [b for b in reply.buttons if b.payload.startswith(privacy.CHANNEL_PREFIX)]
-            keyboard = column(rows)
+        keyboard = column(_callback_data(reply.buttons, tokens)) if reply.buttons else None
         chunks = split_text(reply.text) or ["…"]
         for index, chunk in enumerate(chunks):
             markup_of_chunk = keyboard if index == len(chunks) - 1 else None
             await resilient(lambda c=chunk, m=markup_of_chunk: bot.send_message(chat_id, c, reply_markup=m))  # type: ignore[attr-defined]
         if reply.document is not None:
             await _send_document(bot, chat_id, reply.document)
-    if replies:
-        with services.uow() as uow:
-            residents.show_keyboard(uow, resident.id, shown, reusable)
+
+
+def _tokenized(reply: Reply) -> tuple[Button, ...]:
+    """The buttons of a reply shown behind a server-side token (not the channel's reusable ones; none without text)."""
+    if not reply.text:
+        return ()
+    return tuple(b for b in reply.buttons if not b.payload.startswith(privacy.CHANNEL_PREFIX))
 
 
 async def _send_document(bot: object, chat_id: int, document: Document) -> None:
@@ -297,14 +303,10 @@ async def run(
     return True
 
 
-def _callback_data(services: Services, resident: ResidentView, buttons: Sequence[Button]) -> list[tuple[str, str]]:
-    """(title, callback_data) per button: a single-use server-side token "b:<token>" (the payload stays on
-    the server), except the channel's own reusable buttons (privacy.CHANNEL_PREFIX), sent as they are."""
-    tokenized = tuple(b for b in buttons if not b.payload.startswith(privacy.CHANNEL_PREFIX))
-    tokens: list[str] = []
-    if tokenized:
-        with services.uow() as uow:
-            tokens = residents.issue_buttons(uow, services.clock, resident.id, tokenized)
+def _callback_data(buttons: Sequence[Button], tokens: Sequence[str]) -> list[tuple[str, str]]:
+    """(title, callback_data) per button: its single-use server-side token "b:<token>" (the payload stays on the
+    server; `tokens` in the order of the tokenized buttons), except the channel's own reusable buttons
+    (privacy.CHANNEL_PREFIX), sent as they are."""
     issued = iter(tokens)
     return [
         (b.title, b.payload if b.payload.startswith(privacy.CHANNEL_PREFIX) else f"b:{next(issued)}") for b in buttons

@@ -7,7 +7,8 @@ from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy.sql import Executable
 from sqlmodel import Session, create_engine
 
 
@@ -50,6 +51,12 @@ class UnitOfWork:
 
     def commit(self) -> None:
         self.session.commit()
+
+    def run(self, statement: Executable, parameters: dict[str, Any] | None = None) -> CursorResult[Any]:
+        """A Core statement (built once, with bind parameters) on this unit's connection and transaction, without
+        the ORM's work: for the queries of every turn, where building and evaluating an ORM statement cost more
+        than the database's own work (py-spy under load, BENCHMARKS.md)."""
+        return self.session.connection().execute(statement, parameters or {})
 
     def rollback(self) -> None:
         self.session.rollback()

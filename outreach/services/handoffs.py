@@ -8,7 +8,8 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, delete, select
 
 from db.engine import UnitOfWork
@@ -179,8 +180,19 @@ def _open_handoff(uow: UnitOfWork, resident_id: int) -> Handoff | None:
 
 
 def open_for_resident(uow: UnitOfWork, resident_id: int) -> CaseView | None:
+    # asked for every message of a resident: an indexed look first (a statement built once), the case only if open
+    if uow.run(_ANY_OPEN, {"resident_id": resident_id}).first() is None:
+        return None
     handoff = _open_handoff(uow, resident_id)
     return _case(uow, handoff) if handoff else None
+
+
+_HANDOFFS = Handoff.__table__  # type: ignore[attr-defined]
+_ANY_OPEN = (
+    sa_select(_HANDOFFS.c.id)
+    .where(_HANDOFFS.c.resident_id == bindparam("resident_id"), _HANDOFFS.c.status != HandoffStatus.closed.value)
+    .limit(1)
+)
 
 
 def set_territory(uow: UnitOfWork, case_id: int, resident_id: int, territory_id: str) -> CaseView | None:

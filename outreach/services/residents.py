@@ -11,6 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
+from sqlalchemy import update as sa_update
 from sqlmodel import col, delete, or_, select, update
 
 from db.engine import UnitOfWork
@@ -240,30 +243,72 @@ def redeem_button(uow: UnitOfWork, clock: Clock, resident_id: int, token: str) -
 KEYBOARD_CHARS = 600  # resident.keyboard's size
 
 
+def present_buttons(
+    uow: UnitOfWork,
+    clock: Clock,
+    resident_id: int,
+    messages: Sequence[tuple[Button, ...]],
+    channel: Sequence[Button] = (),
+) -> list[list[str]]:
+    """A turn's messages are about to show these buttons (one tuple per message, empty for none) and the channel's
+    reusable buttons `channel`: one token per button (a message's buttons are spent together, `redeem_button`), and
+    they become the resident's keyboard (`keyboard`); one transaction for the whole turn."""
+    tokens = [add_buttons(uow, clock, resident_id, buttons) if buttons else [] for buttons in messages]
+    _set_keyboard(uow, resident_id, [token for issued in tokens for token in issued], channel)
+    uow.commit()
+    return tokens
+
+
 def show_keyboard(
     uow: UnitOfWork, resident_id: int, tokens: Sequence[str], channel: Sequence[Button] = ()
 ) -> None:
     """The bot's latest turn showed the buttons behind `tokens` (in that order) and the channel's reusable buttons
     `channel` (none: no buttons): a typed answer is read against them first (`keyboard`)."""
+    if _set_keyboard(uow, resident_id, tokens, channel):
+        uow.commit()
+
+
+def _set_keyboard(uow: UnitOfWork, resident_id: int, tokens: Sequence[str], channel: Sequence[Button]) -> bool:
+    """`show_keyboard` without the commit; whether the stored keyboard changed."""
     kept, reusable = list(tokens), [[b.title[:64], b.payload[:32]] for b in channel]
     value = json.dumps({"tokens": kept, "channel": reusable}, ensure_ascii=False)
     while len(value) > KEYBOARD_CHARS and kept:  # many messages at once: the latest buttons
         kept = kept[1:]
         value = json.dumps({"tokens": kept, "channel": reusable}, ensure_ascii=False)
     stored = value if kept or reusable else None
-    # one statement, the resident not loaded (every turn: BENCHMARKS.md, load)
-    changed = col(Resident.keyboard).is_not(None) if stored is None else or_(
-        col(Resident.keyboard).is_(None), col(Resident.keyboard) != stored
+    if stored is None:
+        return bool(uow.run(_CLEAR_KEYBOARD, {"resident_id": resident_id}).rowcount)
+    return bool(uow.run(_SET_KEYBOARD, {"resident_id": resident_id, "keyboard": stored}).rowcount)
+
+
+# The statements of every turn, built once (uow.run): the resident's keyboard written only when it changes, read
+# without loading the resident, its tokens still valid.
+_RESIDENTS, _TOKENS = Resident.__table__, ButtonToken.__table__  # type: ignore[attr-defined]
+_SET_KEYBOARD = (
+    sa_update(_RESIDENTS)
+    .where(
+        _RESIDENTS.c.id == bindparam("resident_id"),
+        or_(_RESIDENTS.c.keyboard.is_(None), _RESIDENTS.c.keyboard != bindparam("keyboard")),
     )
-    done = uow.session.exec(update(Resident).where(col(Resident.id) == resident_id, changed).values(keyboard=stored))
-    if done.rowcount:
-        uow.commit()
+    .values(keyboard=bindparam("keyboard"))
+)
+_CLEAR_KEYBOARD = (
+    sa_update(_RESIDENTS)
+    .where(_RESIDENTS.c.id == bindparam("resident_id"), _RESIDENTS.c.keyboard.is_not(None))
+    .values(keyboard=None)
+)
+_KEYBOARD = sa_select(_RESIDENTS.c.keyboard).where(_RESIDENTS.c.id == bindparam("resident_id"))
+_SHOWN_TOKENS = sa_select(_TOKENS.c.token, _TOKENS.c.title, _TOKENS.c.payload).where(
+    _TOKENS.c.resident_id == bindparam("resident_id"),
+    _TOKENS.c.token.in_(bindparam("tokens", expanding=True)),
+    _TOKENS.c.created_at > bindparam("since"),
+)
 
 
 def keyboard(uow: UnitOfWork, clock: Clock, resident_id: int) -> list[tuple[str | None, Button]]:
     """The buttons of the bot's latest turn still unspent, as (token, button) in the order shown; the channel's
     reusable buttons have no token. A spent button takes its message's other buttons with it (redeem_button)."""
-    stored = uow.session.exec(select(Resident.keyboard).where(col(Resident.id) == resident_id)).first()
+    stored = uow.run(_KEYBOARD, {"resident_id": resident_id}).scalar()
     if not stored:  # no resident, or no buttons shown
         return []
     try:
@@ -272,13 +317,9 @@ def keyboard(uow: UnitOfWork, clock: Clock, resident_id: int) -> list[tuple[str 
         channel = [Button(str(title), str(payload)) for title, payload in shown.get("channel", [])]
     except (ValueError, TypeError, AttributeError):
         return []
-    rows = uow.session.exec(
-        select(ButtonToken).where(
-            ButtonToken.resident_id == resident_id,
-            col(ButtonToken.token).in_(tokens),
-            col(ButtonToken.created_at) > clock.now() - BUTTON_LIFETIME,
-        )
-    ).all() if tokens else []
+    since = clock.now() - BUTTON_LIFETIME
+    parameters = {"resident_id": resident_id, "tokens": tokens, "since": since}
+    rows = uow.run(_SHOWN_TOKENS, parameters).all() if tokens else []
     rows = sorted(rows, key=lambda row: tokens.index(row.token))
     found: list[tuple[str | None, Button]] = [(row.token, Button(row.title, row.payload)) for row in rows]
     return found + [(None, button) for button in channel]

@@ -8,7 +8,8 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from db.engine import UnitOfWork
@@ -192,10 +193,14 @@ def find(uow: UnitOfWork, telegram_user_id: int) -> StaffView | None:
     return _view(staff) if staff else None
 
 
+_STAFF = Staff.__table__  # type: ignore[attr-defined]
+_ACCOUNT_STATE = sa_select(_STAFF.c.active).where(_STAFF.c.telegram_user_id == bindparam("telegram_user_id")).limit(1)
+
+
 def account_state(uow: UnitOfWork, telegram_user_id: int) -> str | None:
     """ "active" or "disabled" for a staff account on that Telegram account, None for anyone else."""
-    # asked for every update (a filter of the handlers): one column, no entity loaded
-    active = uow.session.exec(select(Staff.active).where(Staff.telegram_user_id == telegram_user_id)).first()
+    # asked for every update (a filter of the handlers): one column, a statement built once (uow.run)
+    active = uow.run(_ACCOUNT_STATE, {"telegram_user_id": telegram_user_id}).scalar()
     if active is None:
         return None
     return "active" if active else "disabled"
