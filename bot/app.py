@@ -41,6 +41,7 @@ from bot.channel import (
     services_of,
 )
 from bot.conversation import MENU_COMMANDS, TALK_TO_HUMAN, show_my_data, stop_proactive
+from bot.transport import AiohttpRequest
 from bot.webhook import webhook_app
 from outreach import i18n, inbox, language_id, metrics, options, rasa, texts
 from outreach.config import Settings
@@ -401,6 +402,8 @@ def build_application(services: Services) -> Application:
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_file_base_url)
         .concurrent_updates(ChatUpdateProcessor(services))
+        .request(AiohttpRequest())
+        .get_updates_request(AiohttpRequest(connections=1))
         .build()
     )
     application.bot_data["services"] = services

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import zlib
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import aiohttp
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -22,7 +24,8 @@ log = logging.getLogger(__name__)
 
 
 READY_POLL = 0.25  # seconds between two looks at a Rasa that is not ready
-IN_FLIGHT = 8  # calls at once to one Rasa replica (see RasaClient.__init__)
+IN_FLIGHT = 4  # calls at once to one Rasa replica (see RasaClient.__init__)
+CONNECT_TIMEOUT = 5.0  # seconds: a replica that does not accept a connection by then is tried no more this call
 # True while an update is handled again (replayed after a crash, swept or drained from another worker: bot/app.py)
 HANDLED_AGAIN: ContextVar[bool] = ContextVar("outreach_handled_again", default=False)
 
@@ -38,6 +41,27 @@ def handled_again() -> Iterator[None]:
 
 class RasaUnavailable(Exception):
     """Rasa did not answer (down, restarting, or returned an error)."""
+
+
+# Transport errors (aiohttp: about a fifth of httpx's CPU per call, bot/transport.py). A replica that cannot be
+# reached (refused, reset, killed during the call, no connection within the connect timeout) is worth trying the
+# next one; a slow answer is not (that replica may still carry the turn out).
+HTTP_ERRORS = (aiohttp.ClientError, TimeoutError)
+
+
+def _unreachable(error: BaseException) -> bool:
+    if isinstance(error, aiohttp.ConnectionTimeoutError):
+        return True
+    return isinstance(error, aiohttp.ClientConnectionError) and not isinstance(error, aiohttp.ServerTimeoutError)
+
+
+@dataclass(frozen=True)
+class Response:
+    status_code: int
+    content: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.content)
 
 
 def reply_from_rasa(message: dict[str, Any]) -> Reply:
@@ -95,42 +119,47 @@ class RasaClient:
         self._ready = asyncio.Event()
         self._watch: asyncio.Task[None] | None = None
         self.database_url = database_url
-        self._clients = [
-            httpx.AsyncClient(
-                base_url=url,
-                timeout=timeout,
-                headers={"Authorization": f"Bearer {token}"} if token else None,
-                params={"token": token} if token else None,
-                limits=httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT),
-            )
-            for url in self.base_urls
-        ]
-        # Rasa handles one message at a time: calls beyond a few wait here, in order, rather than in httpx's pool
-        # (whose queue costs each request a walk over every waiting one: 200 residents waiting took a third of
-        # the service's CPU) or on connections opened and closed for one call each.
-        self._in_flight = {id(client): asyncio.Semaphore(IN_FLIGHT) for client in self._clients}
+        self._timeout = timeout
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._params = {"token": token} if token else {}
+        self._sessions: dict[str, aiohttp.ClientSession] = {}  # by URL, opened on first use (inside the loop)
+        # Rasa handles one message at a time: calls beyond a few wait here, in order, on kept-alive connections.
+        self._in_flight = {url: asyncio.Semaphore(IN_FLIGHT) for url in self.base_urls}
 
-    def _replicas(self, sender: str) -> list[httpx.AsyncClient]:
-        """The replicas in the order this conversation tries them."""
-        if len(self._clients) == 1:
-            return self._clients
-        first = zlib.crc32(sender.encode()) % len(self._clients)
-        return self._clients[first:] + self._clients[:first]
+    def _session(self, url: str) -> aiohttp.ClientSession:
+        session = self._sessions.get(url)
+        if session is None or session.closed:
+            connector = aiohttp.TCPConnector(limit=IN_FLIGHT)
+            session = self._sessions[url] = aiohttp.ClientSession(url, connector=connector, headers=self._headers)
+        return session
 
-    async def _request(self, sender: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _replicas(self, sender: str) -> list[str]:
+        """The replicas' URLs in the order this conversation tries them."""
+        if len(self.base_urls) == 1:
+            return self.base_urls
+        first = zlib.crc32(sender.encode()) % len(self.base_urls)
+        return self.base_urls[first:] + self.base_urls[:first]
+
+    async def _call(self, url: str, method: str, path: str, **kwargs: Any) -> Response:
+        """One HTTP call to one replica; `timeout=` seconds for the whole call (the client's by default)."""
+        total = float(kwargs.pop("timeout", self._timeout))
+        limit = aiohttp.ClientTimeout(total=total, sock_connect=min(total, CONNECT_TIMEOUT))
+        session = self._session(url)
+        async with session.request(method, path, params=self._params, timeout=limit, **kwargs) as answer:
+            return Response(answer.status, await answer.read())
+
+    async def _request(self, sender: str, method: str, path: str, **kwargs: Any) -> Response:
         """One call on this conversation's replica, on the next one when it cannot be reached, was killed during
         the call, or answered 503 (its action server unreachable: the turn was not saved). A slow answer is not
         tried elsewhere (that replica may still carry the turn out)."""
         replicas = self._replicas(sender)
-        for index, client in enumerate(replicas):
+        for index, url in enumerate(replicas):
             last = index == len(replicas) - 1
             try:
-                async with self._in_flight[id(client)]:
-                    response = await client.request(method, path, **kwargs)
-            except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout):
-                raise
-            except httpx.TransportError:  # refused, reset, connect timeout
-                if last:
+                async with self._in_flight[url]:
+                    response = await self._call(url, method, path, **kwargs)
+            except HTTP_ERRORS as error:
+                if last or not _unreachable(error):
                     raise
                 log.warning("a Rasa replica could not be reached: trying the next one")
                 continue
@@ -158,14 +187,9 @@ class RasaClient:
                 "/webhooks/rest/webhook",
                 json={"sender": sender, "message": text, "metadata": metadata or {}},
             )
-        except httpx.TimeoutException as exc:
-            metrics.count_rasa_error("timeout")
-            raise RasaUnavailable(type(exc).__name__) from exc
-        except httpx.TransportError as exc:
-            metrics.count_rasa_error("unreachable")
-            raise RasaUnavailable(type(exc).__name__) from exc
-        except httpx.HTTPError as exc:
-            metrics.count_rasa_error("other")
+        except HTTP_ERRORS as exc:
+            kind = "unreachable" if _unreachable(exc) else "timeout" if isinstance(exc, TimeoutError) else "other"
+            metrics.count_rasa_error(kind)
             raise RasaUnavailable(type(exc).__name__) from exc
         if response.status_code != 200:
             metrics.count_rasa_error("http_error")
@@ -208,7 +232,7 @@ class RasaClient:
         down). Returns the number of rows deleted."""
         try:
             await self._request(sender, "PUT", f"/conversations/{sender}/tracker/events", json=[])
-        except httpx.HTTPError:
+        except HTTP_ERRORS:
             log.warning("could not reset a Rasa tracker (Rasa unreachable)")
         if self.database_url is None:
             return 0
@@ -229,7 +253,7 @@ class RasaClient:
     async def _append_event(self, sender: str, event: dict[str, Any]) -> None:
         try:
             await self._request(sender, "POST", f"/conversations/{sender}/tracker/events", json=[event], timeout=5.0)
-        except httpx.HTTPError:
+        except HTTP_ERRORS:
             log.warning("could not send a %s event to Rasa (Rasa unreachable)", event.get("event"))
 
     async def last_exchanges(self, sender: str, limit: int = 10) -> list[tuple[str, str]]:
@@ -243,7 +267,7 @@ class RasaClient:
         try:
             response = await self._request(sender, "GET", f"/conversations/{sender}/tracker", timeout=5.0)
             return response.json().get("events") or [] if response.status_code == 200 else []
-        except (httpx.HTTPError, ValueError):
+        except (*HTTP_ERRORS, ValueError):
             return None
 
     async def wait_ready(self, within: float) -> bool:
@@ -270,10 +294,10 @@ class RasaClient:
 
     async def healthy(self) -> bool:
         """At least one replica answers with its model loaded."""
-        for client in self._clients:
+        for url in self.base_urls:
             try:
-                response = await client.get("/status", timeout=2.0)
-            except httpx.HTTPError:
+                response = await self._call(url, "GET", "/status", timeout=2.0)
+            except HTTP_ERRORS:
                 continue
             if response.status_code == 200:
                 return True
@@ -282,5 +306,6 @@ class RasaClient:
     async def aclose(self) -> None:
         if self._watch is not None:
             self._watch.cancel()
-        for client in self._clients:
-            await client.aclose()
+        for session in self._sessions.values():
+            await session.close()
+        self._sessions.clear()
