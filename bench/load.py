@@ -75,6 +75,7 @@ SPLIT_GAP = 0.25  # s: a bot message this close to the previous one, with a mess
 DRAIN_LIMIT = 60.0  # s: wait this long at most, after the duration, for the last answers
 SETTLE = 2.0  # s: once everything is answered, keep reading this long (a late extra message, a duplicate)
 CONSENTS_AT_ONCE = 25
+LOAD_CONNECTIONS = 8  # to the emulator during the load window (see run_load)
 
 # (weight, messages): a draw picks a group by weight, then a message of the group.
 MIX: list[tuple[float, tuple[str, ...]]] = [
@@ -456,24 +457,29 @@ async def run_load(
             await asyncio.gather(*(consented(user) for user in users))
             consent_s = time.perf_counter() - consent_began
             await asyncio.sleep(1.0)  # a welcome's last message, if any, stays before the cursor
-            log = EventLog(telegram, (await telegram.status())["last"])
-            stop = asyncio.Event()
-            follower = asyncio.create_task(log.follow(stop))
-            cpu_before, wall_before = cpu_snapshot(service), time.perf_counter()
-            loop = asyncio.get_running_loop()
-            start = loop.time()
-            window = (time.time(), time.time() + duration)  # the emulator's clock (time.time, same machine)
-            sent: list[Sent] = []
-            send_errors = await asyncio.gather(
-                *(
-                    resident(user, random.Random(f"{seed}/{index}"), think, start, start + duration, sent)
-                    for index, user in enumerate(users)
+            # the load window's own client: a few connections (httpx looks at each open one for every request, a
+            # cost the residents' phones would not put on this machine), shared by the residents and the event log
+            async with EmulatorClient(sandbox_url, timeout=60, connections=LOAD_CONNECTIONS) as lean:
+                for user in users:
+                    user.client = lean
+                log = EventLog(lean, (await lean.status())["last"])
+                stop = asyncio.Event()
+                follower = asyncio.create_task(log.follow(stop))
+                cpu_before, wall_before = cpu_snapshot(service), time.perf_counter()
+                loop = asyncio.get_running_loop()
+                start = loop.time()
+                window = (time.time(), time.time() + duration)  # the emulator's clock (time.time, same machine)
+                sent: list[Sent] = []
+                send_errors = await asyncio.gather(
+                    *(
+                        resident(user, random.Random(f"{seed}/{index}"), think, start, start + duration, sent)
+                        for index, user in enumerate(users)
+                    )
                 )
-            )
-            stop.set()
-            await follower
-            drain_s = await drain(log, user_ids, len(sent), split_gap, drain_limit)
-            cpu_after, wall = cpu_snapshot(service), time.perf_counter() - wall_before
+                stop.set()
+                await follower
+                drain_s = await drain(log, user_ids, len(sent), split_gap, drain_limit)
+                cpu_after, wall = cpu_snapshot(service), time.perf_counter() - wall_before
             stats = await telegram.stats()
             matches = matched(log, user_ids, split_gap)
         log_text = target_log(service)
