@@ -30,7 +30,7 @@ fi
 .venv/bin/lint-imports --no-cache || { echo "[test] import contracts broken (pyproject.toml, docs/architecture.md)" >&2; exit 1; }
 .venv/bin/python scripts/catalogue.py check || { echo "[test] message catalogue incomplete (docs/i18n.md)" >&2; exit 1; }
 .venv/bin/python scripts/audit.py || { echo "[test] dependency audit failed (security/pip-audit-allowlist.toml, docs/security.md)" >&2; exit 1; }
-.venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest --durations=30 "$@"  # the 30 slowest, to keep the whole run under 40 minutes
 code=$?
 echo "[test] finished in $((SECONDS - start)) s (pytest exit $code)" >&2
 if [ "$code" = 5 ]; then echo "[test] no tests were collected: failing" >&2; exit 1; fi

@@ -8,11 +8,15 @@
   same inputs, a missing input passed as its name);
 - the rule policy, before each prediction, checked every rule (~200) against the conversation's current state to
   keep those whose last step matches it (~8 %), though the answer depends only on that state: it is kept per state
-  (a bounded table per policy), and the earlier steps of the remaining rules are checked as before.
+  (a bounded table per policy), and the earlier steps of the remaining rules are checked as before, until none
+  is left or every rule left is shorter than the steps checked;
+- when no rule applied, the rule policy wrote every state of the conversation as JSON to name its prediction, only
+  to look that name up among its rules: a conversation longer than every rule is named without it.
 
 Both give what Rasa's own code gives. In check mode (OUTREACH_RASA_CHECK_HISTORY=1, every Rasa the tests start),
-each plan is checked against Rasa's minimal graph (the same nodes, each after the nodes it needs) and the rules kept
-are checked against Rasa's own filter at every prediction; a difference stops the turn (HistoryMismatch).
+each plan is checked against Rasa's minimal graph (the same nodes, each after the nodes it needs), the rules kept
+are checked against Rasa's own filter at every prediction, and a long conversation's name is checked to be no rule
+kept out of stories; a difference stops the turn (HistoryMismatch).
 
 `install()` runs in the Rasa process before the server starts (nlu/serving/__main__.py); training keeps dask.
 """
@@ -23,6 +27,7 @@ from collections.abc import Iterable
 from typing import Any
 
 MAX_STATES = 10_000  # current states remembered per rule policy (and lookup), then the table starts again
+LONGER_THAN_ANY_RULE = "<conversation longer than any rule>"  # see _no_feature_key_longer_than_any_rule
 
 
 def execution_plan(schema: Any, targets: Iterable[str]) -> list[tuple[str, tuple[str, ...]]]:
@@ -134,6 +139,8 @@ def _rule_keys_per_state(check: bool) -> None:
             table[key] = found
         possible = set(found[1])
         for index, state in enumerate(reversed(states[:-1]), start=1):
+            if not possible or index >= _longest(possible):  # nothing left, or every rule left is shorter
+                break
             possible = {rule for rule in possible if self._is_rule_applicable(rule, index, state)}
         if check and possible != rasa_possible_keys(self, lookup, states):
             from serving.history import HistoryMismatch
@@ -144,6 +151,38 @@ def _rule_keys_per_state(check: bool) -> None:
     RulePolicy._get_possible_keys = get_possible_keys  # type: ignore[method-assign]
 
 
+def _longest(rules: Iterable[str]) -> int:
+    """The number of dialogue states of the longest of these rule keys (JSON lists of states; the names of Rasa's
+    built-in rules, which are not, count for none)."""
+    from rasa.core.policies.rule_policy import RulePolicy
+
+    return max((len(RulePolicy._rule_key_to_state(rule)) for rule in rules if rule.startswith("[")), default=0)
+
+
+def _no_feature_key_longer_than_any_rule(check: bool) -> None:
+    """When no rule applies, the rule policy names its prediction with the JSON of every state of the conversation
+    (O(length of the conversation), built by inserting at the front), used only to ask whether that is one of the
+    rules kept out of stories: a conversation longer than any rule cannot be one, and gets a name that is none."""
+    from rasa.core.policies.rule_policy import RULES, RULES_NOT_IN_STORIES, RulePolicy
+
+    rasa_feature_key = RulePolicy._create_feature_key
+
+    def create_feature_key(self: RulePolicy, states: list[dict[str, Any]]) -> str | None:
+        longest = self.__dict__.get("_outreach_longest")
+        if longest is None:
+            keys = [*self.lookup.get(RULES, {}), *self.lookup.get(RULES_NOT_IN_STORIES, [])]
+            longest = self.__dict__["_outreach_longest"] = _longest(keys)
+        if len(states) <= longest:
+            return rasa_feature_key(self, states)
+        if check and rasa_feature_key(self, states) in self.lookup.get(RULES_NOT_IN_STORIES, []):
+            from serving.history import HistoryMismatch
+
+            raise HistoryMismatch("a conversation longer than every rule matched a rule kept out of stories")
+        return LONGER_THAN_ANY_RULE
+
+    RulePolicy._create_feature_key = create_feature_key  # type: ignore[method-assign]
+
+
 def install(check: bool = False) -> None:
     """Replace Rasa's functions (once); `check`: compare with Rasa's own (see the module's docstring)."""
     from rasa.engine.runner.dask import DaskGraphRunner
@@ -152,4 +191,5 @@ def install(check: bool = False) -> None:
         return
     _sequential_runner(check)
     _rule_keys_per_state(check)
+    _no_feature_key_longer_than_any_rule(check)
     DaskGraphRunner.outreach_graph = True  # type: ignore[attr-defined]
