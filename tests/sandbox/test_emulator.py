@@ -45,18 +45,6 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-async def emu() -> AsyncIterator[RunningEmulator]:
-    async with running_emulator() as running:
-        yield running
-
-
-@pytest.fixture
-async def tg(emu: RunningEmulator) -> AsyncIterator[EmulatorClient]:
-    async with EmulatorClient(emu.url) as client:
-        yield client
-
-
-@pytest.fixture
 async def bot(emu: RunningEmulator) -> AsyncIterator[Bot]:
     async with Bot(token=TOKEN, base_url=emu.base_url, base_file_url=emu.file_url) as ptb_bot:
         yield ptb_bot

@@ -15,7 +15,7 @@ from telegram import Bot, WebhookInfo
 from telegram.error import Conflict
 
 from sandbox.client import EmulatorClient
-from sandbox.emulator import RunningEmulator, running_emulator
+from sandbox.emulator import RunningEmulator
 
 TOKEN = "123:ABC"
 
@@ -50,18 +50,6 @@ class Receiver:
 
     async def next(self, timeout: float = 10.0) -> tuple[int, dict[str, object], str | None]:  # noqa: ASYNC109
         return await asyncio.wait_for(self.received.get(), timeout)
-
-
-@pytest.fixture
-async def emu() -> AsyncIterator[RunningEmulator]:
-    async with running_emulator() as running:
-        yield running
-
-
-@pytest.fixture
-async def tg(emu: RunningEmulator) -> AsyncIterator[EmulatorClient]:
-    async with EmulatorClient(emu.url) as client:
-        yield client
 
 
 @pytest.fixture

@@ -10,23 +10,11 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden
 
 from sandbox.client import EmulatorClient, EmulatorError
-from sandbox.emulator import RunningEmulator, running_emulator
+from sandbox.emulator import RunningEmulator
 
 TOKEN = "123:ABC"
 GROUP = {"id": -1001234567890, "type": "supergroup", "title": "Quartier"}
 MEMBER = {"id": 4242, "is_bot": False, "first_name": "Membre", "language_code": "ar"}
-
-
-@pytest.fixture
-async def emu() -> AsyncIterator[RunningEmulator]:
-    async with running_emulator() as running:
-        yield running
-
-
-@pytest.fixture
-async def tg(emu: RunningEmulator) -> AsyncIterator[EmulatorClient]:
-    async with EmulatorClient(emu.url) as client:
-        yield client
 
 
 @pytest.fixture

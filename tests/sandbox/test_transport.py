@@ -6,7 +6,6 @@ NetworkError, a 5xx and a 429 as PTB's errors (which `resilient` retries)."""
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
 
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
@@ -14,21 +13,9 @@ from telegram.error import NetworkError, RetryAfter, TimedOut
 
 from bot.transport import AiohttpRequest
 from sandbox.client import EmulatorClient
-from sandbox.emulator import RunningEmulator, running_emulator
+from sandbox.emulator import RunningEmulator
 
 TOKEN = "123:ABC"
-
-
-@pytest.fixture
-async def emu() -> AsyncIterator[RunningEmulator]:
-    async with running_emulator() as running:
-        yield running
-
-
-@pytest.fixture
-async def tg(emu: RunningEmulator) -> AsyncIterator[EmulatorClient]:
-    async with EmulatorClient(emu.url) as client:
-        yield client
 
 
 def aiohttp_bot(base_url: str, file_url: str | None = None, **timeouts: float) -> Bot:
