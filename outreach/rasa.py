@@ -130,7 +130,7 @@ class RasaClient:
         session = self._sessions.get(url)
         if session is None or session.closed:
             connector = aiohttp.TCPConnector(limit=IN_FLIGHT)
-            session = self._sessions[url] = aiohttp.ClientSession(url, connector=connector, headers=self._headers)
+            session = self._sessions[url] = aiohttp.ClientSession(connector=connector, headers=self._headers)
         return session
 
     def _replicas(self, sender: str) -> list[str]:
@@ -145,7 +145,8 @@ class RasaClient:
         total = float(kwargs.pop("timeout", self._timeout))
         limit = aiohttp.ClientTimeout(total=total, sock_connect=min(total, CONNECT_TIMEOUT))
         session = self._session(url)
-        async with session.request(method, path, params=self._params, timeout=limit, **kwargs) as answer:
+        # the replica's URL as configured, path prefix included, then the API path (no URL joining rules)
+        async with session.request(method, url + path, params=self._params, timeout=limit, **kwargs) as answer:
             return Response(answer.status, await answer.read())
 
     async def _request(self, sender: str, method: str, path: str, **kwargs: Any) -> Response:
