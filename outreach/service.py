@@ -5,6 +5,7 @@ housekeeping, cases waiting too long) in one asyncio loop, built by the composit
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import sys
 from collections.abc import Awaitable, Callable
@@ -96,6 +97,8 @@ async def serve(settings: Settings) -> None:
         except (OSError, SystemExit) as exc:
             log.error("console not started (%s): is port %s free? (OUTREACH_CONSOLE_PORT)", exc, settings.console_port)
         scheduler.start()
+        gc.collect()
+        gc.freeze()  # what startup loaded stays: Python's full collections no longer walk it (BENCHMARKS.md, load)
         log.info("service ready (%s mode)", "webhook" if settings.webhook_url else "polling")
         await stop.wait()
         scheduler.shutdown(wait=False)
