@@ -259,17 +259,10 @@ def present_buttons(
     return tokens
 
 
-def show_keyboard(
-    uow: UnitOfWork, resident_id: int, tokens: Sequence[str], channel: Sequence[Button] = ()
-) -> None:
-    """The bot's latest turn showed the buttons behind `tokens` (in that order) and the channel's reusable buttons
-    `channel` (none: no buttons): a typed answer is read against them first (`keyboard`)."""
-    if _set_keyboard(uow, resident_id, tokens, channel):
-        uow.commit()
-
-
 def _set_keyboard(uow: UnitOfWork, resident_id: int, tokens: Sequence[str], channel: Sequence[Button]) -> bool:
-    """`show_keyboard` without the commit; whether the stored keyboard changed."""
+    """The bot's latest turn showed the buttons behind `tokens` (in that order) and the channel's reusable buttons
+    `channel` (none: no buttons): a typed answer is read against them first (`keyboard`). Without the commit;
+    whether the stored keyboard changed."""
     kept, reusable = list(tokens), [[b.title[:64], b.payload[:32]] for b in channel]
     value = json.dumps({"tokens": kept, "channel": reusable}, ensure_ascii=False)
     while len(value) > KEYBOARD_CHARS and kept:  # many messages at once: the latest buttons
