@@ -3,7 +3,8 @@
 - a chat's turn: one worker at a time handles a chat's updates (`chat_turn`), a Redis lock with an expiry that
   the holder keeps renewing; a worker killed while holding it lets go when the expiry passes;
 - Telegram's global send rate: every worker's outbox takes its sending slot from one schedule in Redis
-  (`send_slot`: a slot every 1/rate s, whoever asks), and a 429 pauses them all (`pause_sends`).
+  (`send_slot`: a slot every 1/rate s, whoever asks, and no more than `rate` sends in any second until they
+  completed, `send_done`), and a 429 pauses them all (`pause_sends`).
 
 Order within a chat comes from the inbox (outreach/inbox.py): the worker holding a chat's turn handles every
 update of that chat written down and not handled yet, oldest first (bot/app.py)."""
@@ -28,6 +29,8 @@ TURN_EXPIRY = 15.0  # seconds a turn survives its holder (renewed every TURN_EXP
 LONG_TURN = 90.0  # a turn held this long is stuck somewhere: said in the log, with where
 TURN_POLL = 0.01  # how often a worker waiting for a chat's turn looks again
 PREFIX = "outreach:"
+IN_FLIGHT = 30.0  # seconds a send may be in flight (above the sender's timeouts): counted at most this long
+IN_FLIGHT_POLL_MS = 10  # every send of the last second still in flight: ask again this soon
 
 # A send slot: the next free instant on one shared schedule, at least `interval` after the previous one and not
 # before a 429's pause ends; returns how long the caller waits for it (ms). Redis's own clock: one for all workers.
@@ -41,8 +44,10 @@ local slot = math.max(now, next_free, paused)
 redis.call('SET', KEYS[1], slot + interval, 'PX', 60000)
 return slot - now
 """
-# A send's start within the cap: at most ARGV[2] starts in any rolling second, on Redis's clock (members: the
-# starts, scored in µs). Returns 0 (counted: go) or how long to wait before asking again (ms).
+# A send within the cap: no more than ARGV[1] sends in any rolling second, on Redis's clock (scores in µs). A send
+# counts from its start until one second after it completed (`_DONE` moves its score there): Telegram saw it
+# somewhere in between. While in flight its score is its start plus IN_FLIGHT_US, which lets a send of a killed
+# worker go after that long. Returns 0 (counted: go) or how long to wait before asking again (ms).
 _CAP = """
 local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) * 1000000 + tonumber(now_parts[2])
@@ -50,12 +55,18 @@ local paused = tonumber(redis.call('GET', KEYS[2]) or '0') * 1000
 if paused > now then return math.ceil((paused - now) / 1000) end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 1000000)
 if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
-  redis.call('ZADD', KEYS[1], now, ARGV[2])
-  redis.call('PEXPIRE', KEYS[1], 2000)
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[3]) / 1000) + 2000)
   return 0
 end
 local oldest = tonumber(redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2])
+if oldest > now then return tonumber(ARGV[4]) end
 return math.max(1, math.ceil((oldest + 1000000 - now) / 1000))
+"""
+_DONE = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) * 1000000 + tonumber(now_parts[2])
+return redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1])
 """
 _PAUSE = """
 local now_parts = redis.call('TIME')
@@ -75,6 +86,7 @@ class Coordination:
         self.turn_expiry = turn_expiry
         self._slot = client.register_script(_SLOT)
         self._cap = client.register_script(_CAP)
+        self._done = client.register_script(_DONE)
         self._starts = itertools.count()
         self._name = secrets.token_hex(6)  # this process's sends among every worker's
         self._pause = client.register_script(_PAUSE)
@@ -120,21 +132,26 @@ class Coordination:
             except (LockError, RedisError) as exc:
                 log.warning("chat turn: not renewed (%s)", type(exc).__name__)
 
-    async def send_slot(self, rate: float) -> None:
+    async def send_slot(self, rate: float) -> str:
         """Wait for this worker's next send to be allowed by the rate shared by every worker: spaced 1/rate apart
-        on one schedule (smooth), and never more than `rate` starts in any rolling second (a worker whose loop
-        was busy wakes late: its sends wait there instead of leaving together)."""
+        on one schedule (smooth), and never more than `rate` sends in any rolling second, each counted from its
+        start until one second after it completed (a worker whose loop was busy, or a request slow to arrive,
+        cannot make a second hold more). Returns the send's ticket, for `send_done` once Telegram answered."""
         interval_ms = max(1, round(1000 / rate))
         wait_ms = await self._slot(keys=[f"{PREFIX}send:next", f"{PREFIX}send:paused"], args=[interval_ms])
         if int(wait_ms) > 0:
             await asyncio.sleep(int(wait_ms) / 1000)
-        member = f"{self._name}:{next(self._starts)}"
+        ticket = f"{self._name}:{next(self._starts)}"
+        args = [int(rate), ticket, round(IN_FLIGHT * 1_000_000), IN_FLIGHT_POLL_MS]
         while (  # noqa: ASYNC110 - waiting on Redis's clock, shared by the workers
-            wait_ms := int(
-                await self._cap(keys=[f"{PREFIX}send:starts", f"{PREFIX}send:paused"], args=[int(rate), member])
-            )
+            wait_ms := int(await self._cap(keys=[f"{PREFIX}send:starts", f"{PREFIX}send:paused"], args=args))
         ) > 0:
             await asyncio.sleep(wait_ms / 1000)
+        return ticket
+
+    async def send_done(self, ticket: str) -> None:
+        """The send of `ticket` completed: it leaves the shared count one second from now."""
+        await self._done(keys=[f"{PREFIX}send:starts"], args=[ticket])
 
     async def pause_sends(self, seconds: float) -> None:
         """Telegram answered 429 with `retry_after`: every worker's sends wait that long."""

@@ -46,7 +46,7 @@ import heapq
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
@@ -446,7 +446,9 @@ class _Pacer:
 class SharedRate(Protocol):
     """Telegram's global rate shared by several workers' dispatchers (outreach/coordination.py)."""
 
-    async def send_slot(self, rate: float) -> None: ...
+    async def send_slot(self, rate: float) -> str: ...
+
+    async def send_done(self, ticket: str) -> None: ...
 
     async def pause_sends(self, seconds: float) -> None: ...
 
@@ -814,8 +816,8 @@ class Dispatcher:
                 if joined:
                     text = "\n".join(str(r.payload["text"]) for r in (row, *joined))
                     sent = replace(row, payload={**row.payload, "text": text})
-                await self._shared_slot()
-                result = await self.sender.send(sent)
+                async with self._shared_slot():
+                    result = await self.sender.send(sent)
             except Exception as exc:  # a sender bug or a network error: transient
                 log.warning("outbox: send of row %s raised %s", row.id, type(exc).__name__)
                 result = SendResult.failure(f"{type(exc).__name__}: {exc}"[:255])
@@ -862,14 +864,26 @@ class Dispatcher:
                 run.tasks.discard(task)  # type: ignore[arg-type]
             wake.set()
 
-    async def _shared_slot(self) -> None:
-        """With several workers, wait for a slot of the rate they share (their own pacer keeps its limits too)."""
+    @contextlib.asynccontextmanager
+    async def _shared_slot(self) -> AsyncIterator[None]:
+        """With several workers, send within the rate they share (their own pacer keeps its limits too): wait for a
+        slot, and say when the send completed (it counts in the shared second until one second after)."""
         if self.shared_rate is None:
+            yield
             return
+        ticket = None
         try:
-            await self.shared_rate.send_slot(self.pacer.rate)
+            ticket = await self.shared_rate.send_slot(self.pacer.rate)
         except Exception as exc:  # Redis unreachable: each worker's own pacer still holds its rate
             log.warning("outbox: shared rate unavailable (%s)", type(exc).__name__)
+        try:
+            yield
+        finally:
+            if ticket is not None:
+                try:
+                    await self.shared_rate.send_done(ticket)
+                except Exception as exc:  # the send then counts until its in-flight horizon
+                    log.warning("outbox: shared rate not told of a send's end (%s)", type(exc).__name__)
 
     async def _shared_pause(self, seconds: float) -> None:
         if self.shared_rate is None:

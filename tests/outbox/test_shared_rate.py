@@ -4,6 +4,7 @@ they keep one global rate together through Redis (outreach/coordination.py), not
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -16,7 +17,8 @@ from outreach import coordination, outbox
 from outreach.bootstrap import make_dispatcher
 from outreach.cli import prepare_database
 from outreach.clock import SystemClock
-from outreach.senders import BotApiSender
+from outreach.outbox import OutboxRow, SendResult
+from outreach.senders import BotApiSender, RecordingSender
 from sandbox.client import EmulatorClient
 from tests.conftest import TOKEN, postgres_database
 from tests.outbox.test_emulator import _connect
@@ -76,3 +78,50 @@ async def test_three_workers_send_each_row_once_within_one_shared_rate(
     stats = await telegram.stats()
     assert stats["total_sends"] == ROWS  # nothing twice
     assert stats["max_global_send_rate"] <= RATE + 1  # one rate for the three, not 3 × RATE (± a send in transit)
+
+
+class SlowToArriveSender(RecordingSender):
+    """Telegram as a far worker sees it: every other send arrives `late` seconds after it started (a busy loop, a
+    slow network), and its answer comes `answer` seconds after it arrived. Records the arrivals (monotonic)."""
+
+    def __init__(self, late: float = 0.35, answer: float = 0.05) -> None:
+        super().__init__()
+        self.late, self.answer = late, answer
+        self.arrivals: list[float] = []
+        self._count = 0
+
+    async def send(self, row: OutboxRow) -> SendResult:
+        self._count += 1
+        if self._count % 2:
+            await asyncio.sleep(self.late)
+        self.arrivals.append(time.monotonic())
+        await asyncio.sleep(self.answer)
+        return await super().send(row)
+
+
+async def test_no_second_holds_more_than_the_rate_when_sends_arrive_late(pg_engine: Engine, redis_url: str) -> None:
+    """Starts spaced 1/rate apart are not enough: a send that starts on time and arrives late lands in the next
+    second beside that second's own. Each send counts until one second after it completed."""
+    clock = SystemClock()
+    with UnitOfWork(pg_engine) as uow:
+        for chat_id in range(5000, 5000 + ROWS):
+            outbox.enqueue(
+                uow, key=f"late{chat_id}", chat_id=chat_id, kind="campaign", payload={"text": "Bonjour"},
+                due_at=clock.now(), now=clock.now(),
+            )
+        uow.commit()
+    shared = [coordination.connect(redis_url) for _ in range(3)]
+    sender = SlowToArriveSender()
+    dispatchers = [
+        make_dispatcher(
+            pg_engine, clock, sender, rate=RATE, batch_size=5, quiet=outbox.QuietHours.never(), shared_rate=s
+        )
+        for s in shared
+    ]
+    runs = await asyncio.gather(*(d.run_once(budget=60) for d in dispatchers))
+    for s in shared:
+        await s.aclose()  # type: ignore[union-attr]
+    assert sum(r.sent for r in runs) == ROWS and len(sender.arrivals) == ROWS
+    arrivals = sorted(sender.arrivals)
+    busiest = max(sum(1 for t in arrivals if start <= t < start + 1.0) for start in arrivals)
+    assert busiest <= RATE
