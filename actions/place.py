@@ -11,8 +11,9 @@ from rasa_sdk.types import DomainDict
 
 from actions import aside, runtime
 from actions.booking import last_request
-from actions.channel import resident_of, run
+from actions.channel import resident_of, run, typed_text
 from outreach import options, places, texts
+from outreach.dates import parse_wish
 from outreach.i18n import N_
 from outreach.services import booking_dialogue as dialogue
 from outreach.services import residents
@@ -23,7 +24,12 @@ CANCEL_BUTTONS = [
     {"title": N_("Je ne sais pas"), "payload": "/dont_know"},
     {"title": N_("Annuler"), "payload": "/cancel"},
 ]
-
+SURE = 0.5  # the NLU's confidence above which a message at the place question is taken for what it says
+SMALL_TALK = frozenset({"thanks", "affirm", "deny", "greet"})
+ABOUT_THE_HOUSEHOLD = frozenset({  # facts or a reason for coming ("je travaille pas, j'ai 2 enfants")
+    "inform", "check_rights", "find_job", "housing_help", "health_cover", "money_trouble", "childcare", "mobility",
+    "digital_help", "language_help",
+})
 
 
 def commune_buttons() -> list[dict[str, str]]:
@@ -51,6 +57,48 @@ def _place_stored(tracker: Tracker) -> bool:
         return residents.place_of(uow, resident.id) is not None
 
 
+def _time_wish(text: str) -> bool:
+    rt = runtime.current()
+    return parse_wish(text, rt.clock.now(), rt.settings.tz) is not None
+
+
+def _no_place_named(dispatcher: CollectingDispatcher, tracker: Tracker, not_found: str) -> None:
+    """A message at the place question that names no place the form knows (the form asks its question again
+    after this): a question is answered; a time ("plutôt mardi matin") is kept for the slots (`_wish`); thanks,
+    "ok", "bonjour" need only the question again; facts about the household or the reason for coming are for the
+    appointment; anything else is a place not found."""
+    if aside.answer(dispatcher, tracker, aside.WHY_PLACE):
+        return
+    text = typed_text(tracker)
+    intent = (tracker.latest_message or {}).get("intent") or {}
+    name, confidence = intent.get("name"), float(intent.get("confidence") or 0)
+    if text and _time_wish(text):
+        dispatcher.utter_message(text=texts.PLACE_WISH_NOTED)
+    elif name in SMALL_TALK and confidence >= SURE:
+        if name == "thanks":
+            dispatcher.utter_message(text=texts.PLACE_THANKS)
+    elif name in ABOUT_THE_HOUSEHOLD and confidence >= SURE:
+        dispatcher.utter_message(text=texts.PLACE_FACTS_NOTED)
+    else:
+        dispatcher.utter_message(text=not_found)
+
+
+def _wish(tracker: Tracker) -> str:
+    """When the resident would like to come: a time said at the place question (the latest), else the booking
+    request's own words."""
+    _, request = last_request(tracker, ("book_appointment",))
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        text = str(event.get("text") or "")
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if intent == "book_appointment":
+            break
+        if not text.startswith("/") and places.resolve_place(text)[0] is None and _time_wish(text):
+            return text
+    return request
+
+
 class ValidateWhereForm(FormValidationAction):
     def name(self) -> str:
         return "validate_where_form"
@@ -69,8 +117,7 @@ class ValidateWhereForm(FormValidationAction):
     ) -> dict[str, Any]:
         commune, quartier = places.resolve_place(str(value or ""))  # a quartier answers it too
         if commune is None:
-            if not aside.answer(dispatcher, tracker, aside.WHY_PLACE):
-                dispatcher.utter_message(text=texts.COMMUNE_NOT_UNDERSTOOD)
+            _no_place_named(dispatcher, tracker, texts.COMMUNE_NOT_UNDERSTOOD)
             return {"commune": None}
         return {"commune": commune, **({"quartier": quartier} if quartier else {})}
 
@@ -79,8 +126,7 @@ class ValidateWhereForm(FormValidationAction):
     ) -> dict[str, Any]:
         quartier = places.resolve_quartier(str(value or ""), tracker.get_slot("commune"))
         if quartier is None:
-            if not aside.answer(dispatcher, tracker, aside.WHY_PLACE):
-                dispatcher.utter_message(text=texts.QUARTIER_NOT_UNDERSTOOD)
+            _no_place_named(dispatcher, tracker, texts.QUARTIER_NOT_UNDERSTOOD)
             return {"quartier": None}
         return {"quartier": quartier}
 
@@ -118,7 +164,7 @@ class ActionPlaceDone(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         commune, quartier = tracker.get_slot("commune"), tracker.get_slot("quartier")
-        _, wish = last_request(tracker, ("book_appointment",))
+        wish = _wish(tracker)
         events: list[EventType] = []
         if commune is None:
             commune, quartier = _mentioned(tracker)

@@ -186,3 +186,52 @@ async def test_when_nobody_can_answer_the_resident_is_told_the_next_permanence_o
     await amina.send("je veux parler a une vraie personne svp")
     answer = await amina.wait_for(lambda m: not m.edited)
     assert answer.text == texts.HANDOFF_OPENED_CLOSED_HOURS.format(quand="demain à 14 h")  # Tuesday, Grésilles
+
+
+async def test_at_the_place_question_a_time_is_kept_and_thanks_or_facts_are_not_a_wrong_quartier(desk: Desk) -> None:
+    """What people write while asked for their quartier: when they would like to come (kept for the slots), thanks,
+    facts about their household. None of it is "Je ne trouve pas ce quartier"."""
+    nadia = await desk.telegram.user(1003, "Nadia")
+    await consent(nadia)
+    await nadia.send("je voudrais un rdv")
+    question = await nadia.wait_for(lambda m: not m.edited and m.text.startswith("Question 1 sur 2"))
+    await nadia.press("Dijon", message=question)
+    await nadia.wait_for(lambda m: not m.edited and m.text.startswith("Question 2 sur 2"))
+    for message, answer in (
+        ("plutot jeudi matin si possible", "C'est noté, je chercherai d'abord un créneau à ce moment-là."),
+        ("merci", "Avec plaisir."),
+        ("Je travaille pas et jai 2 enfants, je touche rien", "Merci. Vous pourrez en parler"),
+    ):
+        await nadia.send(message)
+        said = await nadia.wait_for(lambda m: not m.edited)
+        assert said.text.startswith(answer), (message, said.text)
+        again = await nadia.wait_for(lambda m: not m.edited)
+        assert again.text.startswith("Question 2 sur 2"), (message, again.text)
+    await nadia.send("gresilles")
+    topic = await nadia.wait_for(lambda m: not m.edited and m.text == "C'est à quel sujet ?")
+    await nadia.press(topic.buttons[0], message=topic)  # vos droits
+    offer = await proposals(nadia)
+    slots = [b for b in offer.buttons if "·" in b]
+    assert slots and all(b.startswith("jeu. 3 déc.") for b in slots), slots
+    assert all(int(b.split(" ")[3]) < 12 for b in slots)  # the morning
+
+
+async def test_a_question_at_the_topic_is_answered_then_the_topic_is_asked_again(desk: Desk) -> None:
+    """ "c'est gratuit ?" while the booking waits for its topic: the answer, then the topic's buttons again, so that
+    "pour la caf" is still read as the topic (not as a question about the CAF)."""
+    leila = await desk.telegram.user(1004, "Leïla")
+    await consent(leila)
+    await leila.send("je voudrais un rdv")
+    await where(leila)
+    topic = await leila.wait_for(lambda m: not m.edited and m.text == "C'est à quel sujet ?")
+    await leila.send("c gratuit ?")
+    answer = await leila.wait_for(lambda m: not m.edited)
+    assert "gratuit" in answer.text.lower(), answer.text
+    again = await leila.wait_for(lambda m: not m.edited)
+    assert again.text == "Pour continuer votre rendez-vous, choisissez :" and again.buttons == topic.buttons
+    await leila.send("pour la caf")
+    offer = await proposals(leila)
+    assert [b for b in offer.buttons if "·" in b]
+    await leila.send("c quand mon rdv ?")  # nothing booked yet: no booking step comes back after the answer
+    said = await leila.wait_for(lambda m: not m.edited)
+    assert not said.text.startswith("Pour continuer"), said.text
