@@ -42,9 +42,12 @@ MENU_COMMANDS = {
 }
 
 
-async def converse(services: Services, bot: object, chat_id: int, resident: ResidentView, text: str) -> None:
-    """One turn with Rasa. If Rasa is down or still loading: wait for it a moment in silence, then say so and
-    answer as soon as it is ready (the chat's next messages wait behind this one, so they keep their order)."""
+async def converse(
+    services: Services, bot: object, chat_id: int, resident: ResidentView, text: str
+) -> list[Reply] | None:
+    """One turn with Rasa; the replies shown (None: Rasa did not answer). If Rasa is down or still loading: wait
+    for it a moment in silence, then say so and answer as soon as it is ready (the chat's next messages wait behind
+    this one, so they keep their order)."""
     metadata = {"channel": "telegram", "language": resident.language}
     try:
         replies = await services.rasa.send(resident.public_id, text, metadata)
@@ -54,10 +57,11 @@ async def converse(services: Services, bot: object, chat_id: int, resident: Resi
         if replies is None:
             log.error("Rasa still unavailable after %.0f s", services.rasa_patience)
             await bot.send_message(chat_id, texts.STILL_DOWN)  # type: ignore[attr-defined]
-            return
+            return None
     if not replies:
         replies = [Reply(texts.NOT_UNDERSTOOD)]
     await send_replies(services, bot, chat_id, resident, replies)
+    return replies
 
 
 

@@ -42,7 +42,7 @@ from outreach import booking_texts as btexts
 from outreach import campaigns as campaign_rules
 from outreach import i18n, language_id, options, texts
 from outreach.dates import parse_wish
-from outreach.replies import Button
+from outreach.replies import Button, Reply
 from outreach.screening import questions
 from outreach.services import booking_dialogue as dialogue
 from outreach.services import followups, privacy, residents, results_questions
@@ -146,7 +146,16 @@ async def answer(
         if language.should_offer(chat_id, resident, guess, text) and guess.code:
             await language.offer(services, bot, chat_id, resident, guess.code, text)
             return
-    await conversation.converse(services, bot, chat_id, resident, text or "?")
+    step = _waiting_step(services, resident) if options.is_question(text) else None
+    replies = await conversation.converse(services, bot, chat_id, resident, text or "?")
+    if step is not None and replies is not None and dialogue.only_answers(replies):
+        await send_replies(services, bot, chat_id, resident, [step])  # the question answered, the booking goes on
+
+
+def _waiting_step(services: Services, resident: ResidentView) -> Reply | None:
+    with services.uow() as uow:
+        shown = residents.keyboard(uow, services.clock, resident.id)
+    return dialogue.waiting_step([button for token, button in shown if token])  # the channel's own buttons: not
 
 
 async def _token_button(update: Update, context: ContextTypes.DEFAULT_TYPE, token: str) -> None:

@@ -333,6 +333,18 @@ _BOOKING = re.compile(r"\b(rendez vous|rendezvous|rdv|permanence|creneau)\b")
 _NOT = re.compile(r"\b(pas|plus|jamais)\b(?:\s+\w+){0,2}\s+(parler|discuter|appeler|besoin)")
 
 
+_QUESTION = re.compile(
+    r"^(est ce que|est ce qu|c est quoi|cest quoi|c quoi|qu est ce|quest ce|comment|combien|pourquoi|pk|pq|quand|"
+    r"ou est|ou se|qui|quel|quelle|quels|quelles|faut il|peut on|on peut|je peux|j ai le droit|c est gratuit|"
+    r"c gratuit|how|what|why|when|where|can i|do i|is it)\b"
+)
+
+
+def is_question(text: str) -> bool:
+    """Whether a message asks something ("c gratuit ?", "combien ça coûte", "est ce que je dois venir")."""
+    return "?" in text or "؟" in text or bool(_QUESTION.search(fold(text)))
+
+
 def asks_for_a_person(text: str) -> bool:
     """An explicit request for a person ("je veu parler a quelquun", "… est-ce que je pourrais parler à une vraie
     personne ?"), wherever it stands in the message: the resident always reaches a person (not read as help or a

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from urllib.parse import quote_plus
 from zoneinfo import ZoneInfo
 
@@ -77,6 +78,26 @@ def start(
         Button(_capital(btexts.topic_label(key) or key), f"!topic:{key}:{_clip(wish)}") for key in btexts.TOPICS
     )
     return [Reply(_("C'est à quel sujet ?"), buttons=(*buttons, talk()))]
+
+
+STEP_PAYLOADS = ("!topic:", "!slot:", "!more:")  # a choice the booking waits for: the topic, a slot
+
+
+def waiting_step(shown: Sequence[Button]) -> Reply | None:
+    """The booking step the resident was at when they asked something else ("c'est gratuit ?" at "C'est à quel
+    sujet ?"): its buttons again, to show after the answer; None when the buttons shown (`residents.keyboard`) are
+    no booking step's."""
+    if not any(b.payload.startswith(STEP_PAYLOADS) for b in shown):
+        return None
+    return Reply(_("Pour continuer votre rendez-vous, choisissez :"), buttons=tuple(shown))
+
+
+def only_answers(replies: Sequence[Reply]) -> bool:
+    """Whether a turn's replies only answered (an FAQ, "pardon ?"): no question of their own with choices to make
+    (a form's, the slots', an appointment's buttons), which would take the place of the step waiting."""
+    return all(
+        b.payload.startswith("/") and not b.payload.startswith("/inform") for r in replies for b in r.buttons
+    ) and not any(r.custom or r.document for r in replies)
 
 
 def _capital(label: str) -> str:
