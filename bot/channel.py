@@ -62,7 +62,9 @@ class ChatGate:
         max_waiting: int = 4,
         burst: int = 8,
         max_updates: int = 30,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self.clock = clock
         self.max_messages = max_messages
         self.window = window_seconds
         self.max_waiting = max_waiting
@@ -78,7 +80,7 @@ class ChatGate:
     def admit_update(self, chat_id: int, waiting: int) -> str:
         """Any update of a chat, `waiting` updates of that chat still being handled: 'ok', 'warn' (the first
         refused in a window) or 'drop'."""
-        now = time.monotonic()
+        now = self.clock()
         self._seen += 1
         if self._seen % 4096 == 0:
             self._forget_quiet(now)
@@ -95,17 +97,23 @@ class ChatGate:
         return "drop"
 
     def _forget_quiet(self, now: float) -> None:
-        """Drop the windows of chats silent for a whole window (memory stays bounded by active chats)."""
+        """Drop what is kept about chats silent for a whole window: their windows, warnings and free locks (memory
+        stays bounded by active chats). A lock held or awaited stays: a new one would let two turns in at once."""
         for store in (self._updates, self._recent):
             for chat_id in [c for c, q in store.items() if not q or now - q[-1] > self.window]:
                 del store[chat_id]
+        for warned in (self._warned, self._update_warned):
+            for chat_id in [c for c, at in warned.items() if now - at > self.window]:
+                del warned[chat_id]
+        for chat_id in [c for c, lock in self._locks.items() if c not in self._updates and _free(lock)]:
+            del self._locks[chat_id]
 
     def lock(self, chat_id: int) -> asyncio.Lock:
         return self._locks.setdefault(chat_id, asyncio.Lock())
 
     def admit(self, chat_id: int) -> str:
         """'ok', 'warn' (first message over the limit) or 'drop'."""
-        now = time.monotonic()
+        now = self.clock()
         recent = self._recent.setdefault(chat_id, collections.deque())
         while recent and now - recent[0] > self.window:
             recent.popleft()
@@ -116,6 +124,11 @@ class ChatGate:
             self._warned[chat_id] = now
             return "warn"
         return "drop"
+
+
+def _free(lock: asyncio.Lock) -> bool:
+    """Neither held nor awaited (asyncio keeps its waiters in `_waiters`: a lock just released may have one)."""
+    return not lock.locked() and not getattr(lock, "_waiters", None)
 
 
 class FirstWords:
