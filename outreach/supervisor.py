@@ -11,6 +11,7 @@ import secrets
 import signal
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 
@@ -52,7 +53,9 @@ class Supervisor:
         try:
             await self.stopping.wait()
         finally:
-            await asyncio.gather(*(self._terminate(c) for c in self.children), return_exceptions=True)
+            for child in reversed(self.children):  # the service first, the processes it talks to after it
+                with contextlib.suppress(Exception):
+                    await self._terminate(child)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -153,7 +156,7 @@ def plan(settings: Settings) -> list[Child]:
     )
     tracker_store = rasa_store.prepare(settings.database_url)  # conversations survive a restart of Rasa
     endpoints = endpoints_file(
-        PROJECT_ROOT / "var" / "run" / f"endpoints-{settings.rasa_port}.yml",
+        endpoints_path(settings),
         host=settings.actions_host,
         actions_port=settings.actions_port,
         tracker_store=tracker_store is not None,
@@ -174,6 +177,11 @@ def plan(settings: Settings) -> list[Child]:
     return children
 
 
+def endpoints_path(settings: Settings) -> Path:
+    """Rasa's endpoints file for this run (one per Rasa port: several runs side by side; removed when it stops)."""
+    return PROJECT_ROOT / "var" / "run" / f"endpoints-{settings.rasa_port}.yml"
+
+
 async def run(settings: Settings) -> None:
     supervisor = Supervisor(plan(settings))
     loop = asyncio.get_running_loop()
@@ -190,4 +198,5 @@ async def run(settings: Settings) -> None:
         log.info("console: open %s/ (outreach staff console ID --login L gives access)", settings.effective_console_url)
         log.info("outreach is running (Ctrl+C to stop)")
     await runner
+    endpoints_path(settings).unlink(missing_ok=True)
     log.info("stopped")

@@ -44,8 +44,13 @@ async def test_make_run_without_token_serves_the_sandbox(tmp_path: Path) -> None
         async with httpx.AsyncClient() as http:
             console = await http.get(service.console_url + "/connexion")
         assert console.status_code == 200 and "Connexion à la console" in console.text
+        endpoints = PROJECT_ROOT / "var" / "run" / f"endpoints-{service.rasa_url.rsplit(':', 1)[1]}.yml"
+        assert endpoints.exists()
     assert service.process.returncode == 0, "SIGTERM stops outreach run cleanly"
     assert "stopped" in service.log_tail(2000)
+    assert not endpoints.exists()  # one run's file: gone with it
+    stopping = service.log_tail(100_000).split("outreach is running", 1)[1]
+    assert "Traceback" not in stopping and "CancelledError" not in stopping, stopping[-3000:]
 
 
 @pytest.fixture
