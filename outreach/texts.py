@@ -12,7 +12,7 @@ from outreach.i18n import N_, staff
 # The version of CONSENT (below), stored with each resident's consent (resident.consent_version). Change it whenever
 # CONSENT changes in substance (what is kept, who sees it, for how long): every resident who accepted an older
 # version is shown CONSENT_CHANGED and CONSENT again at their next message (bot/channel.py ask_consent).
-CONSENT_VERSION = "2026-11"
+CONSENT_VERSION = "2026-12"  # 2026-12: the coordinators among who sees, disability answers named
 
 
 class French:
@@ -21,8 +21,9 @@ class French:
     CONSENT = N_(
         "Bonjour 👋 Je suis l'assistant des adultes-relais de votre quartier. "
         "Je vous aide à trouver vos droits et à prendre rendez-vous.\n\n"
-        "Pour cela, je garde votre prénom et vos réponses. Seuls les adultes-relais de votre territoire les voient. "
-        "Ils sont effacés après 2 ans sans contact. Avec /donnees, vous pouvez tout voir ou tout effacer.\n\n"
+        "Pour cela, je garde votre prénom et vos réponses, y compris sur un handicap si vous en parlez. Seule l'équipe "
+        "de votre territoire les voit : adultes-relais et coordinateurs. Tout est effacé après 2 ans sans "
+        "contact. Avec /donnees, vous pouvez tout voir ou tout effacer.\n\n"
         "Êtes-vous d'accord ?"
     )
     CONSENT_ACCEPT = N_("✅ J'accepte")
@@ -246,8 +247,8 @@ class French:
     )
     ASK_REPHRASE = N_("Pardon, je n'ai pas bien compris. Pouvez-vous le dire autrement, ou choisir un sujet ?")
     FORM_HELP = N_(
-        "Je vous pose quelques questions pour estimer vos droits. Vos réponses restent ici, seul un adulte-relais de "
-        "votre territoire peut les voir. Appuyez sur un bouton ou écrivez « je ne sais pas »."
+        "Je vous pose quelques questions pour estimer vos droits. Vos réponses restent ici, seule l'équipe de votre "
+        "territoire peut les voir. Appuyez sur un bouton ou écrivez « je ne sais pas »."
     )
     PLACE_HELP = N_(
         "Je vous demande où vous habitez pour vous proposer la permanence la plus proche. Appuyez sur un bouton, écrivez "

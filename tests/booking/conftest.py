@@ -14,6 +14,7 @@ from sqlmodel import col, select
 
 from db.engine import UnitOfWork
 from db.models import OutboxMessage, Permanence, Resident, Staff
+from outreach import texts
 from outreach.clock import FrozenClock
 from outreach.seed import seed_demo
 
@@ -58,7 +59,7 @@ def add_resident(
             first_name=first_name,
             territory_id=territory,
             quartier_id=quartier,
-            consent_version="2026-11",
+            consent_version=texts.CONSENT_VERSION,
             consent_at=clock.now(),
             created_at=clock.now(),
         )
