@@ -164,6 +164,25 @@ def forget_others(database_url: str | URL, keep: Callable[[], set[str]], *, chun
         return len(gone)
 
 
+def forget_earlier_sessions(database_url: str | URL, before: dt.datetime) -> int:
+    """Delete the events older than `before` that belong to an earlier session of their conversation (before the
+    latest `session_started`): Rasa reads only the latest session (the slots it keeps are carried over into it), so
+    nothing the dialogue needs goes; returns the number of rows deleted. Raises SQLAlchemyError when the store
+    cannot be reached."""
+    with _connected(database_url) as found:
+        if found is None:
+            return 0
+        connection, table = found
+        starts = table.alias("starts")
+        latest_start = (
+            select(func.max(starts.c.timestamp))
+            .where(starts.c.sender_id == table.c.sender_id, starts.c.type_name == "session_started")
+            .scalar_subquery()
+        )
+        older = delete(table).where(table.c.timestamp < before.timestamp(), table.c.timestamp < latest_start)
+        return int(connection.execute(older).rowcount or 0)
+
+
 def count(database_url: str | URL, sender_id: str) -> int:
     """How many events of this conversation the tracker store holds."""
     with _connected(database_url) as found:

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 INACTIVE_RETENTION = dt.timedelta(days=730)  # "effacées après 2 ans sans contact"
 REFUSAL_RETENTION = dt.timedelta(days=90)
+EARLIER_SESSIONS_RETENTION = dt.timedelta(days=30)  # Rasa's copy of a conversation's earlier sessions (docs/privacy.md)
 
 
 def run_daily(new_uow: Callable[[], UnitOfWork], clock: Clock) -> dict[str, int]:
@@ -39,14 +40,16 @@ def run_daily(new_uow: Callable[[], UnitOfWork], clock: Clock) -> dict[str, int]
         with new_uow() as uow:
             residents.erase(uow, clock, resident_id)
     conversations = forget_conversations(new_uow)
+    earlier = forget_earlier_sessions(new_uow, now - EARLIER_SESSIONS_RETENTION)
     with new_uow() as uow:
         forgotten_updates = inbox.purge(uow.session.get_bind(), now)  # type: ignore[arg-type]
     log.info(
-        "housekeeping: %s spent buttons, %s inactive residents erased, %s conversations deleted from Rasa's store",
-        spent, len(stale), conversations,
+        "housekeeping: %s spent buttons, %s inactive residents erased, %s conversations and %s events of earlier "
+        "sessions deleted from Rasa's store", spent, len(stale), conversations, earlier,
     )
     return {
         "buttons": spent or 0, "residents": len(stale), "conversations": conversations, "updates": forgotten_updates,
+        "earlier_session_events": earlier,
     }
 
 
@@ -62,6 +65,18 @@ def forget_conversations(new_uow: Callable[[], UnitOfWork]) -> int:
 
     try:
         return rasa_store.forget_others(database_url, known)
+    except SQLAlchemyError as exc:
+        log.warning("housekeeping: Rasa's tracker store unreachable (%s)", type(exc).__name__)
+        return 0
+
+
+def forget_earlier_sessions(new_uow: Callable[[], UnitOfWork], before: dt.datetime) -> int:
+    """Rasa's tracker store keeps the latest session of each conversation, and the earlier ones until `before`
+    (their events are never read again: outreach/rasa_store.py)."""
+    with new_uow() as uow:
+        database_url = uow.session.get_bind().url
+    try:
+        return rasa_store.forget_earlier_sessions(database_url, before)
     except SQLAlchemyError as exc:
         log.warning("housekeeping: Rasa's tracker store unreachable (%s)", type(exc).__name__)
         return 0

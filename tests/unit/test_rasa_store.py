@@ -110,3 +110,38 @@ def test_erasure_access_and_the_daily_sweep(engine: Engine, database_url: str, c
         residents.erase(uow, clock, gone_id)
     assert housekeeping.forget_conversations(lambda: UnitOfWork(engine)) == 2  # Karim's, and an unknown sender's
     assert rasa_store.count(database_url, gone_public) == 0 and rasa_store.count(database_url, "f" * 32) == 0
+
+
+def _session(start: float, text: str) -> tuple[tuple[str, dict[str, Any]], ...]:
+    """A session as Rasa writes it: its start, the slots carried over, then a turn."""
+    return (
+        ("action", {"event": "action", "name": "action_session_start", "timestamp": start}),
+        ("session_started", {"event": "session_started", "timestamp": start}),
+        ("slot", {"event": "slot", "name": "s_age", "value": 34, "timestamp": start}),
+        ("user", {"event": "user", "text": text, "timestamp": start + 1}),
+        ("bot", {"event": "bot", "text": "Bonjour !", "timestamp": start + 2}),
+    )
+
+
+def test_earlier_sessions_go_after_a_month_and_the_latest_stays(
+    engine: Engine, database_url: str, clock: FrozenClock
+) -> None:
+    """Rasa reads a conversation from its latest session_started on (SQLTrackerStore._event_query): the earlier
+    sessions are kept a month (the resident's export shows them), then deleted by the daily housekeeping."""
+    rasa_store.prepare(database_url)
+    now = clock.now().timestamp()
+    day = 86_400.0
+    senders = []
+    for first_name in ("Amina", "Karim", "Lina"):  # residents we have: the sweep of unknown senders leaves them
+        with UnitOfWork(engine) as uow:
+            senders.append(uow.session.get(Resident, resident(engine, clock, first_name=first_name)).public_id)  # type: ignore[union-attr]
+    old, once, legacy = senders
+    _events(database_url, old, *_session(now - 90 * day, "il y a 3 mois"), *_session(now - 60 * day, "il y a 2 mois"),
+            *_session(now - 10 * day, "il y a 10 jours"), *_session(now - 1 * day, "hier"))
+    _events(database_url, once, *_session(now - 90 * day, "une seule fois"))  # its only session: kept
+    _events(database_url, legacy, *CONVERSATION)  # no session_started at all: Rasa reads everything, kept
+    assert housekeeping.run_daily(lambda: UnitOfWork(engine), clock)["earlier_session_events"] == 10
+    texts_left = [m["texte"] for m in rasa_store.conversation(database_url, old)["messages"] if m["de"] == "vous"]
+    assert texts_left == ["il y a 10 jours", "hier"]  # the month's earlier session, and the latest
+    assert rasa_store.count(database_url, once) == 5 and rasa_store.count(database_url, legacy) == len(CONVERSATION)
+    assert rasa_store.conversation(database_url, old)["reponses_retenues"] == {"s_age": 34}  # carried over
