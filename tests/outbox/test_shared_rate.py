@@ -37,6 +37,22 @@ def pg_engine() -> Any:
         engine.dispose()
 
 
+async def _three_workers(engine: Engine, redis_url: str, sender: Any, *, budget: float) -> list[Any]:
+    """Three workers' dispatchers, each with its own Redis connection, sending the due rows at one shared RATE."""
+    shared = [coordination.connect(redis_url) for _ in range(3)]
+    dispatchers = [
+        make_dispatcher(
+            engine, SystemClock(), sender, rate=RATE, batch_size=5, quiet=outbox.QuietHours.never(), shared_rate=s
+        )
+        for s in shared
+    ]
+    try:
+        return list(await asyncio.gather(*(d.run_once(budget=budget) for d in dispatchers)))
+    finally:
+        for s in shared:
+            await s.aclose()  # type: ignore[union-attr]
+
+
 async def test_three_workers_send_each_row_once_within_one_shared_rate(
     pg_engine: Engine, redis_url: str, emulator: Any, telegram: EmulatorClient
 ) -> None:
@@ -56,17 +72,8 @@ async def test_three_workers_send_each_row_once_within_one_shared_rate(
                 now=clock.now(),
             )
         uow.commit()
-    shared = [coordination.connect(redis_url) for _ in range(3)]
     async with BotApiSender(emulator.base_url, TOKEN) as sender:
-        dispatchers = [
-            make_dispatcher(
-                pg_engine, clock, sender, rate=RATE, batch_size=5, quiet=outbox.QuietHours.never(), shared_rate=s
-            )
-            for s in shared
-        ]
-        runs = await asyncio.gather(*(d.run_once(budget=30) for d in dispatchers))
-    for s in shared:
-        await s.aclose()  # type: ignore[union-attr]
+        runs = await _three_workers(pg_engine, redis_url, sender, budget=30)
     assert sum(r.sent for r in runs) == ROWS and all(r.sent for r in runs)  # every worker sent some
     with pg_engine.connect() as connection:
         statuses = dict(
@@ -110,17 +117,8 @@ async def test_no_second_holds_more_than_the_rate_when_sends_arrive_late(pg_engi
                 due_at=clock.now(), now=clock.now(),
             )
         uow.commit()
-    shared = [coordination.connect(redis_url) for _ in range(3)]
     sender = SlowToArriveSender()
-    dispatchers = [
-        make_dispatcher(
-            pg_engine, clock, sender, rate=RATE, batch_size=5, quiet=outbox.QuietHours.never(), shared_rate=s
-        )
-        for s in shared
-    ]
-    runs = await asyncio.gather(*(d.run_once(budget=60) for d in dispatchers))
-    for s in shared:
-        await s.aclose()  # type: ignore[union-attr]
+    runs = await _three_workers(pg_engine, redis_url, sender, budget=60)
     assert sum(r.sent for r in runs) == ROWS and len(sender.arrivals) == ROWS
     arrivals = sorted(sender.arrivals)
     busiest = max(sum(1 for t in arrivals if start <= t < start + 1.0) for start in arrivals)
