@@ -17,8 +17,8 @@ from outreach.places import fold
 from outreach.screening import questions
 
 WHY = re.compile(  # i18n: ignore
-    r"\b(pourquoi|pk|pq|pkoi|pourkoi|a quoi (ca|sa) sert|c est pour quoi|pour quoi faire|why|3lach|3lah|neden|"
-    r"por que|porque)\b|لماذا|علاش|ليش|لاش"
+    r"\b(pourquoi|pk|pq|pkoi|pourkoi|a quoi (ca|sa) sert|c est pour quoi|pour quoi faire|obligatoire|oblige|why|"
+    r"3lach|3lah|neden|por que|porque)\b|لماذا|علاش|ليش|لاش"
 )
 FAQ_CONFIDENCE = 0.5
 WHY_PLACE = N_("C'est pour vous proposer la permanence la plus proche de chez vous.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -15,6 +16,7 @@ from actions.channel import resident_of, run, typed_text
 from outreach import options, places, texts
 from outreach.dates import parse_wish
 from outreach.i18n import N_
+from outreach.places import fold
 from outreach.services import booking_dialogue as dialogue
 from outreach.services import residents
 
@@ -25,7 +27,17 @@ CANCEL_BUTTONS = [
     {"title": N_("Annuler"), "payload": "/cancel"},
 ]
 SURE = 0.5  # the NLU's confidence above which a message at the place question is taken for what it says
+SENTENCE_WORDS = 6
 SMALL_TALK = frozenset({"thanks", "affirm", "deny", "greet"})
+SOON = re.compile(  # i18n: ignore
+    r"\b(urgent|urgence|au plus vite|le plus vite|vite|rapidement|au plus tot|des que possible|asap)\b"
+)
+# a place described rather than named ("près de la gare", "rue de la Liberté", "dans les HLM derrière l'école")
+PLACE_WORDS = re.compile(  # i18n: ignore
+    r"\b(pres|a cote|derriere|devant|en face|rue|avenue|av|bd|boulevard|allee|impasse|place|quartier|centre|"
+    r"centre ville|gare|tram|arret de (?:tram|bus)|immeuble|batiment|residence|cite|hlm|au dessus|en dessous|vers|"
+    r"j habite|habite)\b"
+)
 ABOUT_THE_HOUSEHOLD = frozenset({  # facts or a reason for coming ("je travaille pas, j'ai 2 enfants")
     "inform", "check_rights", "find_job", "housing_help", "health_cover", "money_trouble", "childcare", "mobility",
     "digital_help", "language_help",
@@ -58,29 +70,43 @@ def _place_stored(tracker: Tracker) -> bool:
 
 
 def _time_wish(text: str) -> bool:
+    """A time to come ("plutôt mardi matin"), or as soon as possible (the slots come soonest first anyway)."""
     rt = runtime.current()
-    return parse_wish(text, rt.clock.now(), rt.settings.tz) is not None
+    return bool(SOON.search(fold(text))) or parse_wish(text, rt.clock.now(), rt.settings.tz) is not None
 
 
-def _no_place_named(dispatcher: CollectingDispatcher, tracker: Tracker, not_found: str) -> None:
+def _no_place_named(dispatcher: CollectingDispatcher, tracker: Tracker, said: str, not_found: str) -> None:
     """A message at the place question that names no place the form knows (the form asks its question again
-    after this): a question is answered; a time ("plutôt mardi matin") is kept for the slots (`_wish`); thanks,
-    "ok", "bonjour" need only the question again; facts about the household or the reason for coming are for the
+    after this): a question is answered, or said to be for the appointment; a time ("plutôt mardi matin") is kept
+    for the slots (`_wish`); thanks, "ok", "bonjour" need only the question again; a place described ("près de la
+    gare", "rue …") is a place not found; facts about the household or the reason for coming are for the
     appointment; anything else is a place not found."""
     if aside.answer(dispatcher, tracker, aside.WHY_PLACE):
         return
-    text = typed_text(tracker)
-    intent = (tracker.latest_message or {}).get("intent") or {}
+    typed = typed_text(tracker)
+    text = typed or said  # `said`: the words given to the form as an answer (the channel's /inform of them)
+    intent = ((tracker.latest_message or {}).get("intent") or {}) if typed else {}  # /inform's: not the NLU's
     name, confidence = intent.get("name"), float(intent.get("confidence") or 0)
     if text and _time_wish(text):
         dispatcher.utter_message(text=texts.PLACE_WISH_NOTED)
     elif name in SMALL_TALK and confidence >= SURE:
         if name == "thanks":
             dispatcher.utter_message(text=texts.PLACE_THANKS)
-    elif name in ABOUT_THE_HOUSEHOLD and confidence >= SURE:
+    elif text and options.is_question(text):
+        dispatcher.utter_message(text=texts.PLACE_QUESTION_LATER)
+    elif _about_the_household(text, name, confidence):
         dispatcher.utter_message(text=texts.PLACE_FACTS_NOTED)
     else:
         dispatcher.utter_message(text=not_found)
+
+
+def _about_the_household(text: str, intent: str | None, confidence: float) -> bool:
+    """Facts or a reason for coming rather than a place: what the NLU reads as such, or a sentence (a quartier's
+    name is a few words; a longer message that names none is about something else), unless it describes a place."""
+    folded = fold(text)
+    if PLACE_WORDS.search(folded):
+        return False
+    return (intent in ABOUT_THE_HOUSEHOLD and confidence >= SURE) or len(folded.split()) >= SENTENCE_WORDS
 
 
 def _wish(tracker: Tracker) -> str:
@@ -117,7 +143,7 @@ class ValidateWhereForm(FormValidationAction):
     ) -> dict[str, Any]:
         commune, quartier = places.resolve_place(str(value or ""))  # a quartier answers it too
         if commune is None:
-            _no_place_named(dispatcher, tracker, texts.COMMUNE_NOT_UNDERSTOOD)
+            _no_place_named(dispatcher, tracker, str(value or ""), texts.COMMUNE_NOT_UNDERSTOOD)
             return {"commune": None}
         return {"commune": commune, **({"quartier": quartier} if quartier else {})}
 
@@ -126,7 +152,10 @@ class ValidateWhereForm(FormValidationAction):
     ) -> dict[str, Any]:
         quartier = places.resolve_quartier(str(value or ""), tracker.get_slot("commune"))
         if quartier is None:
-            _no_place_named(dispatcher, tracker, texts.QUARTIER_NOT_UNDERSTOOD)
+            commune = places.resolve_commune(str(value or ""))  # "au Mail à Chenôve", asked about Dijon's
+            if commune not in (None, places.UNKNOWN, places.OTHER, tracker.get_slot("commune")):
+                return {"commune": commune, "quartier": places.resolve_quartier(str(value or ""), commune)}
+            _no_place_named(dispatcher, tracker, str(value or ""), texts.QUARTIER_NOT_UNDERSTOOD)
             return {"quartier": None}
         return {"quartier": quartier}
 

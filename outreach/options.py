@@ -336,7 +336,7 @@ _NOT = re.compile(r"\b(pas|plus|jamais)\b(?:\s+\w+){0,2}\s+(parler|discuter|appe
 _QUESTION = re.compile(
     r"^(est ce que|est ce qu|c est quoi|cest quoi|c quoi|qu est ce|quest ce|comment|combien|pourquoi|pk|pq|quand|"
     r"ou est|ou se|qui|quel|quelle|quels|quelles|faut il|peut on|on peut|je peux|j ai le droit|c est gratuit|"
-    r"c gratuit|how|what|why|when|where|can i|do i|is it)\b"
+    r"c gratuit|how|what|why|when|where|can i|do i|is it)\b|\bcombien\b"
 )
 
 

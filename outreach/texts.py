@@ -240,6 +240,7 @@ class French:
     PLACE_WISH_NOTED = N_("C'est noté, je chercherai d'abord un créneau à ce moment-là.")
     PLACE_FACTS_NOTED = N_("Merci. Vous pourrez en parler à l'adulte-relais pendant le rendez-vous.")
     PLACE_THANKS = N_("Avec plaisir.")
+    PLACE_QUESTION_LATER = N_("Je ne peux pas répondre à cela ici. L'adulte-relais pourra vous répondre au rendez-vous.")
     PLACE_UNKNOWN = N_("Pas de souci. Un adulte-relais peut vous aider à trouver la permanence la plus proche.")
     PLACE_OUTSIDE = N_(
         "Nos adultes-relais sont à Dijon métropole et à Troyes Champagne Métropole. Pour ailleurs, la mairie ou le "

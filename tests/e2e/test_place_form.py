@@ -84,3 +84,23 @@ async def test_stop_in_the_middle_of_the_form_stops_messages_and_the_form(
     assert resident.opted_out_at is not None
     await amina.send("bonjour")
     assert "Bonjour" in (await amina.next_message()).text
+
+
+async def test_at_dijons_quartier_question_another_communes_quartier_a_landmark_and_a_question(
+    bot: BotHarness, telegram: object
+) -> None:
+    amina = await telegram.user(1001, "Amina")
+    await consent(amina)
+    question = await ask_to_book(amina)
+    await amina.press("Dijon", message=question)
+    await amina.wait_for(lambda m: not m.edited and m.text.startswith("Question 2 sur 2"))
+    await amina.send("a coté de la gare")  # a place described: not a quartier the bot knows
+    assert (await amina.next_message()).text.startswith("Je ne trouve pas ce quartier")
+    assert (await amina.next_message()).text.startswith("Question 2 sur 2")
+    await amina.send("ça dure combien de temps")  # a question the bot cannot answer here: said so
+    assert (await amina.next_message()).text == texts.PLACE_QUESTION_LATER
+    assert (await amina.next_message()).text.startswith("Question 2 sur 2")
+    await amina.send("en fait c'est le Mail, à Chenôve")  # another commune's quartier
+    assert (await amina.next_message()).text == "C'est à quel sujet ?"
+    [resident] = resident_count(bot)
+    assert (resident.territory_id, resident.quartier_id) == ("dijon", "le_mail")
