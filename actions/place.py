@@ -112,17 +112,16 @@ def _about_the_household(text: str, intent: str | None, confidence: float) -> bo
 def _wish(tracker: Tracker) -> str:
     """When the resident would like to come: a time said at the place question (the latest), else the booking
     request's own words."""
-    _, request = last_request(tracker, ("book_appointment",))
-    for event in reversed(tracker.events):
+    for event in reversed(tracker.events):  # one walk back to the request (what `last_request` finds)
         if event.get("event") != "user":
             continue
         text = str(event.get("text") or "")
-        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-        if intent == "book_appointment":
-            break
-        if not text.startswith("/") and places.resolve_place(text)[0] is None and _time_wish(text):
-            return text
-    return request
+        words = "" if text.startswith("/") else text  # a button's payload says no time
+        if ((event.get("parse_data") or {}).get("intent") or {}).get("name") == "book_appointment":
+            return words
+        if words and places.resolve_place(words)[0] is None and _time_wish(words):
+            return words
+    return ""
 
 
 class ValidateWhereForm(FormValidationAction):
